@@ -1,0 +1,47 @@
+// Every setting of every process, read from the environment in one place. The README's
+// configuration table lists these; keep the two in step.
+import path from "node:path";
+
+function env(name: string, fallback: string): string {
+  const value = process.env[name];
+  return value === undefined || value === "" ? fallback : value;
+}
+
+function intEnv(name: string, fallback: number): number {
+  const raw = env(name, String(fallback));
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return value;
+}
+
+export function loadConfig() {
+  const dataDir = path.resolve(env("DATA_DIR", "data"));
+  const host = env("EVENTMALL_HOST", "127.0.0.1");
+  const eventStorePort = intEnv("EVENTSTORE_PORT", 2113);
+  return {
+    dataDir,
+    host,
+    eventStore: {
+      host: env("EVENTSTORE_HOST", host),
+      port: eventStorePort,
+      dataFile: env("EVENTSTORE_DATA_FILE", path.join(dataDir, "eventstore.db")),
+      inMemory: env("EVENTSTORE_IN_MEMORY", "false") === "true",
+      connectionString: env("EVENTSTORE_CONNECTION_STRING", `esdb://${host}:${eventStorePort}?tls=false`),
+    },
+    command: {
+      port: intEnv("COMMAND_PORT", 50051),
+      snapshotEvery: intEnv("SNAPSHOT_EVERY", 100),
+      maxConflictRetries: intEnv("COMMAND_MAX_CONFLICT_RETRIES", 5),
+    },
+    query: {
+      port: intEnv("QUERY_PORT", 50052),
+    },
+    readDatabaseUrl: env("READ_DATABASE_URL", `file:${path.join(dataDir, "read.db")}`),
+    projector: {
+      maxRetries: intEnv("PROJECTOR_MAX_RETRIES", 5),
+      retryBaseMs: intEnv("PROJECTOR_RETRY_BASE_MS", 100),
+    },
+  };
+}
+
+export type Config = ReturnType<typeof loadConfig>;
