@@ -1,0 +1,80 @@
+// Exactly-once effect for at-least-once delivery: a projection's change and its checkpoint
+// commit in one read-database transaction, so a redelivered event is a no-op.
+import type { ReadDb, ReadTx } from "./read-db";
+
+/** An event as a projection sees it, independent of the store client's types. */
+export interface ProjectedEvent {
+  id: string;
+  streamId: string;
+  /** 0-based revision within its stream. */
+  revision: bigint;
+  type: string;
+  /** Parsed JSON for JSON events; the raw text when it did not parse; bytes for binary events. */
+  data: unknown;
+  metadata: unknown;
+  /** When the store recorded the event. */
+  created: Date;
+  /** $all position. */
+  position: { commit: bigint; prepare: bigint };
+}
+
+/** Which events a projection's subscription group receives (prefix match, any of them). */
+export type ProjectionFilter = { streamPrefixes: string[] } | { eventTypePrefixes: string[] };
+
+export interface Projection {
+  /** Stable name: keys the checkpoint row and names the subscription group. */
+  name: string;
+  filter: ProjectionFilter;
+  /** Applies one event inside the open transaction; throws to have the event retried (then parked). */
+  apply(tx: ReadTx, event: ProjectedEvent): Promise<void>;
+}
+
+export type ApplyOutcome = "applied" | "skipped";
+
+// Interactive transactions wait for SQLite's single writer; allow for a busy database.
+const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 30_000 };
+
+/**
+ * Applies `event` unless the checkpoint shows it was applied already. An event at or before the
+ * checkpoint is still applied when it has a retry mark: it failed earlier and later events moved
+ * the checkpoint past it while it waited for redelivery (or sat parked until a replay).
+ */
+export async function applyWithCheckpoint(db: ReadDb, projection: Projection, event: ProjectedEvent): Promise<ApplyOutcome> {
+  const name = projection.name;
+  const commitPosition = event.position.commit;
+  const retryKey = { projection_commitPosition: { projection: name, commitPosition } };
+  return db.$transaction(async (tx) => {
+    const checkpoint = await tx.projectionCheckpoint.findUnique({ where: { name } });
+    const alreadyPassed = checkpoint !== null && commitPosition <= checkpoint.commitPosition;
+    if (alreadyPassed) {
+      const retry = await tx.projectionRetry.findUnique({ where: retryKey });
+      if (!retry) return "skipped";
+      await projection.apply(tx, event);
+      await tx.projectionRetry.delete({ where: retryKey });
+      return "applied";
+    }
+    await projection.apply(tx, event);
+    await tx.projectionRetry.deleteMany({ where: { projection: name, commitPosition } });
+    const position = { commitPosition, preparePosition: event.position.prepare, updatedAt: new Date() };
+    await tx.projectionCheckpoint.upsert({ where: { name }, create: { name, ...position }, update: position });
+    return "applied";
+  }, TRANSACTION_OPTIONS);
+}
+
+/** Marks an event the projection failed on, so its redelivery is applied even behind the checkpoint. */
+export async function markForRetry(db: ReadDb, projectionName: string, event: ProjectedEvent, error: unknown): Promise<void> {
+  const commitPosition = event.position.commit;
+  const lastError = (error instanceof Error ? error.message : String(error)).slice(0, 2000);
+  const failedAt = new Date();
+  await db.projectionRetry.upsert({
+    where: { projection_commitPosition: { projection: projectionName, commitPosition } },
+    create: { projection: projectionName, commitPosition, failedAt, lastError },
+    update: { failedAt, lastError },
+  });
+}
+
+/** The projection's checkpoint, or null before its first event. */
+export async function readCheckpoint(db: ReadDb, projectionName: string): Promise<{ commit: bigint; prepare: bigint } | null> {
+  const row = await db.projectionCheckpoint.findUnique({ where: { name: projectionName } });
+  return row ? { commit: row.commitPosition, prepare: row.preparePosition } : null;
+}

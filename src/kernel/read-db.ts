@@ -1,0 +1,38 @@
+// The read database (query side): a Prisma client over a driver adapter chosen by the URL.
+// The client is generated per provider into src/generated/read-db/<provider> (npm run generate).
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { promisify } from "node:util";
+import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
+import { PrismaClient, Prisma } from "../generated/read-db/sqlite/client";
+
+export type ReadDb = PrismaClient;
+/** What a projection's apply step writes through: the open interactive transaction. */
+export type ReadTx = Prisma.TransactionClient;
+
+const repoRoot = path.resolve(import.meta.dirname, "../..");
+
+/** Opens the read database. SQLite (file: URLs) only for now; PostgreSQL comes later. */
+export async function openReadDb(url: string): Promise<ReadDb> {
+  if (!url.startsWith("file:")) {
+    throw new Error(`unsupported read database URL "${redact(url)}": only file: (SQLite) URLs are supported`);
+  }
+  // timeout = SQLite busy timeout: the projector writes while the query service reads the same file.
+  const db = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url, timeout: 10_000 }) });
+  // WAL lets readers proceed while the projector's transaction is open.
+  await db.$queryRawUnsafe("PRAGMA journal_mode = WAL");
+  return db;
+}
+
+/** Applies the committed migrations (`prisma migrate deploy`) to the database at `url`. */
+export async function migrateReadDb(url: string): Promise<void> {
+  const prisma = path.join(repoRoot, "node_modules", ".bin", "prisma");
+  await promisify(execFile)(prisma, ["migrate", "deploy"], {
+    cwd: repoRoot,
+    env: { ...process.env, READ_DATABASE_URL: url, CHECKPOINT_DISABLE: "1" },
+  });
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, "//***@");
+}
