@@ -1,0 +1,45 @@
+// The command service process: `npm run service:command`.
+import { pino } from "pino";
+import { loadConfig } from "../../src/kernel/config";
+import { createEventStoreClient } from "../../src/kernel/event-store";
+import { startCommandServer } from "./server";
+
+const logger = pino({ name: "command" });
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const eventStore = createEventStoreClient(config);
+  const server = await startCommandServer({
+    eventStore,
+    host: config.host,
+    port: config.command.port,
+    snapshotEvery: config.command.snapshotEvery,
+    maxConflictRetries: config.command.maxConflictRetries,
+    logger,
+  });
+  // Scripts and tests wait for this exact line (and read the port from it).
+  console.log(`command service listening on ${server.url}`);
+  logger.info({ url: server.url }, "listening");
+
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    try {
+      await server.close();
+      await eventStore.dispose();
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, "unclean shutdown");
+      process.exit(1);
+    }
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+main().catch((error: unknown) => {
+  logger.fatal({ err: error }, "command service failed to start");
+  process.exit(1);
+});

@@ -1,0 +1,41 @@
+// Turns what a command handler can throw into the gRPC status a client should see.
+import { Code, ConnectError } from "@connectrpc/connect";
+import { UnavailableError } from "@eventstore/db-client";
+import { DomainRuleViolation } from "./decider";
+import { RevisionConflictError } from "./repository";
+import { aborted, alreadyExists, failedPrecondition, invalidArgument, notFound, unavailable } from "./grpc/errors";
+
+export interface ErrorLogger {
+  error(details: object, message: string): void;
+}
+
+export function commandErrorToStatus(error: unknown, logger: ErrorLogger): ConnectError {
+  if (error instanceof ConnectError) return error;
+  if (error instanceof DomainRuleViolation) {
+    switch (error.kind) {
+      case "invalid_argument":
+        return invalidArgument([...error.fieldViolations], error.message);
+      case "failed_precondition":
+        return failedPrecondition(error.message, error.reason);
+      case "not_found":
+        return notFound(error.message);
+      case "already_exists":
+        return alreadyExists(error.message);
+    }
+  }
+  if (error instanceof RevisionConflictError) {
+    return aborted(error.message, {
+      streamName: error.streamName,
+      // A command that expected no stream has no revision to report; 0 is the proto default.
+      expectedRevision: error.expectedRevision ?? 0n,
+      actualRevision: error.actualRevision,
+    });
+  }
+  if (error instanceof UnavailableError) {
+    logger.error({ err: error }, "event store unavailable");
+    return unavailable("event store unavailable, retry later");
+  }
+  // Unexpected failures: log the details here, tell the client nothing internal.
+  logger.error({ err: error }, "command failed unexpectedly");
+  return new ConnectError("internal error", Code.Internal);
+}

@@ -1,0 +1,105 @@
+// ProductCommandService: validates requests, runs the Product decider through the
+// repository and answers with where the events landed.
+import { randomUUID } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { WriteResultSchema, type WriteResult } from "../../gen/eventmall/common/v1/command_pb";
+import { ProductCommandService } from "../../gen/eventmall/product/v1/commands_pb";
+import { commandErrorToStatus, type ErrorLogger } from "../kernel/command-errors";
+import type { FieldViolation } from "../kernel/decider";
+import { invalidArgument } from "../kernel/grpc/errors";
+import { CORRELATION_HEADER, requestMetadata } from "../kernel/metadata";
+import type { AggregateRepository, HandleResult } from "../kernel/repository";
+import { productCommandViolations, type ProductCommand, type ProductEvent, type ProductState } from "./decider";
+
+export type ProductRepository = AggregateRepository<ProductState, ProductCommand, ProductEvent>;
+
+export interface ProductCommandDependencies {
+  repository: ProductRepository;
+  logger: ErrorLogger;
+  clock?: () => Date;
+  newProductId?: () => string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function productCommandService(deps: ProductCommandDependencies): ServiceImpl<typeof ProductCommandService> {
+  const clock = deps.clock ?? (() => new Date());
+  const newProductId = deps.newProductId ?? randomUUID;
+
+  /** Validates every field at once, then decides and appends; throws a ConnectError. */
+  async function execute(
+    context: HandlerContext,
+    command: ProductCommand,
+    expectedRevision?: bigint,
+  ): Promise<HandleResult<ProductState, ProductEvent>> {
+    const violations: FieldViolation[] = [];
+    if (command.type !== "CreateProduct" && !UUID.test(command.productId)) {
+      violations.push({ field: "product_id", description: "must be a product id (UUID)" });
+    }
+    violations.push(...productCommandViolations(command));
+    if (violations.length > 0) throw invalidArgument(violations, `invalid ${command.type} request`);
+
+    const metadata = requestMetadata(context.requestHeader);
+    context.responseHeader.set(CORRELATION_HEADER, metadata.correlationId);
+    try {
+      return await deps.repository.handle(command.productId, command, { metadata, expectedRevision });
+    } catch (error) {
+      throw commandErrorToStatus(error, deps.logger);
+    }
+  }
+
+  const normalisedId = (productId: string) => productId.toLowerCase();
+
+  return {
+    async createProduct(request, context) {
+      const productId = newProductId();
+      const outcome = await execute(context, {
+        type: "CreateProduct",
+        productId,
+        name: request.name,
+        price: request.price,
+        inventory: request.inventory,
+        imagePath: request.imagePath,
+        description: request.description,
+        now: clock(),
+      });
+      return { productId, result: writeResult(outcome) };
+    },
+
+    async changeProductName(request, context) {
+      const command: ProductCommand = { type: "ChangeProductName", productId: normalisedId(request.productId), name: request.name, now: clock() };
+      return { result: writeResult(await execute(context, command, request.expectedRevision)) };
+    },
+
+    async changeProductPrice(request, context) {
+      const command: ProductCommand = { type: "ChangeProductPrice", productId: normalisedId(request.productId), price: request.price, now: clock() };
+      return { result: writeResult(await execute(context, command, request.expectedRevision)) };
+    },
+
+    async increaseInventory(request, context) {
+      const command: ProductCommand = { type: "IncreaseInventory", productId: normalisedId(request.productId), quantity: request.quantity, now: clock() };
+      const outcome = await execute(context, command, request.expectedRevision);
+      return { result: writeResult(outcome), inventory: inventoryOf(outcome.state) };
+    },
+
+    async decreaseInventory(request, context) {
+      const command: ProductCommand = { type: "DecreaseInventory", productId: normalisedId(request.productId), quantity: request.quantity, now: clock() };
+      const outcome = await execute(context, command, request.expectedRevision);
+      return { result: writeResult(outcome), inventory: inventoryOf(outcome.state) };
+    },
+  };
+}
+
+function writeResult(outcome: HandleResult<unknown, unknown>): WriteResult {
+  const commitPosition = outcome.commitPosition ?? 0n;
+  return create(WriteResultSchema, {
+    streamRevision: outcome.revision ?? 0n,
+    commitPosition,
+    positionToken: commitPosition.toString(),
+  });
+}
+
+function inventoryOf(state: ProductState): bigint {
+  return state.exists ? state.inventory : 0n;
+}
