@@ -184,10 +184,9 @@ export class AggregateRepository<State, Command, Event extends Message> {
     if (!codec || every === 0n) return;
     const countBefore = before === undefined ? 0n : before + 1n;
     if ((after + 1n) / every === countBefore / every) return;
-    const data = codec.encode(state);
-    if (data === undefined) return;
     // Off the command's critical path: a failed snapshot only costs a longer replay later.
-    const write: Promise<void> = this.writeSnapshot(id, codec, data, after)
+    const write: Promise<void> = Promise.resolve()
+      .then(() => this.writeSnapshot(id, codec, state, after))
       .catch((error: unknown) => {
         this.options.logger?.error({ err: error, stream: this.snapshotStreamName(id) }, "snapshot write failed");
       })
@@ -195,7 +194,9 @@ export class AggregateRepository<State, Command, Event extends Message> {
     this.pendingSnapshots.add(write);
   }
 
-  private async writeSnapshot(id: string, codec: SnapshotCodec<State>, data: JSONType, revision: bigint): Promise<void> {
+  private async writeSnapshot(id: string, codec: SnapshotCodec<State>, state: State, revision: bigint): Promise<void> {
+    const data = codec.encode(state);
+    if (data === undefined) return;
     const stream = this.snapshotStreamName(id);
     const metadata = { revision: revision.toString(), schemaVersion: codec.schemaVersion };
     const result = await this.client.appendToStream(stream, jsonEvent({ type: codec.type, data, metadata }));

@@ -152,6 +152,32 @@ describe("AggregateRepository", () => {
     expect(loaded.state).toMatchObject({ exists: true, inventory: 14n });
   });
 
+  it("never fails a command because its snapshot could not be written", async () => {
+    const logged: string[] = [];
+    const failingSnapshots = new AggregateRepository(
+      client,
+      {
+        ...productAggregate,
+        snapshot: { ...productAggregate.snapshot!, encode: () => { throw new Error("cannot encode"); } },
+      },
+      {
+        snapshotEvery: 1,
+        maxConflictRetries: 0,
+        logger: { error: (_details, message) => logged.push(message), warn: (_details, message) => logged.push(message) },
+      },
+    );
+    const productId = randomUUID();
+    const result = await failingSnapshots.handle(
+      productId,
+      { type: "CreateProduct", productId, name: "Stool", price: 1n, inventory: 1n, imagePath: "", description: "", now },
+      { metadata: metadata() },
+    );
+    expect(result.revision).toBe(0n);
+    await failingSnapshots.flushSnapshots();
+    expect(logged).toEqual(["snapshot write failed"]);
+    await expect(readAll(failingSnapshots.snapshotStreamName(productId))).rejects.toBeInstanceOf(StreamNotFoundError);
+  });
+
   it("retries concurrent commands on one aggregate so no update is lost", async () => {
     const productId = await createProduct(1n);
     const quantities = Array.from({ length: 10 }, (_, i) => BigInt(i + 1));
