@@ -81,12 +81,22 @@ export interface ReadAllOptions {
   maxCount: bigint;
   filter?: EventFilter;
   resolveLinks?: boolean;
+  /** Stop after examining this many events even if fewer than maxCount matched (filtered reads). */
+  maxScan?: number;
 }
 
 /** A read result entry: the event, and when it was reached through a link, the link itself. */
 export interface ReadEvent {
   event: StoredEvent;
   link?: StoredEvent;
+}
+
+export interface ReadAllResult {
+  events: ReadEvent[];
+  /** Last position examined, for filtered checkpoints (null when nothing was examined). */
+  lastScanned: bigint | null;
+  /** How many events were examined (matched or not). */
+  scanned: number;
 }
 
 export interface EventLog {
@@ -100,11 +110,14 @@ export interface EventLog {
    * Reads one stream, honouring stream metadata ($maxCount, $maxAge, $tb) and soft deletion.
    */
   readStream(streamId: string, options: ReadStreamOptions): StreamRead;
-  /** Reads $all in position order; events hidden by stream metadata or deletion are skipped. */
-  readAll(options: ReadAllOptions): { events: ReadEvent[]; /** last position examined, for filtered checkpoints */ lastScanned: bigint | null };
+  /**
+   * Reads $all in position order. As in EventStoreDB, $all shows every event written (stream metadata
+   * and deletion only change reads of the stream itself; EventStoreDB drops such events at scavenge).
+   */
+  readAll(options: ReadAllOptions): ReadAllResult;
   /** Position of the last committed event, or -1n when empty. */
   lastPosition(): bigint;
-  /** Current revision of a stream, or null when it does not exist. */
+  /** Current revision of a stream (soft-deleted streams keep theirs), or null when it never existed or is tombstoned. */
   streamRevision(streamId: string): bigint | null;
   /** Soft delete ($tb metadata) or hard delete (tombstone). */
   deleteStream(streamId: string, expected: ExpectedRevision, hard: boolean): Promise<AppendOutcome>;

@@ -1,0 +1,132 @@
+// Streams.Read for finite reads of a stream or of $all, paged from the log and written with
+// backpressure. Subscriptions (count = subscription) are handed to subscription.ts.
+import type { ServerWritableStream } from "@grpc/grpc-js";
+import type { EventLog, ReadStart } from "../log";
+import { readEventMessage, streamIdentifier } from "./codec";
+import { streamDeleted, toServiceError } from "./errors";
+import { streamsPb } from "./proto";
+import { parseReadRequest, type ReadRequest } from "./read-request";
+import { Subscription, type SubscriptionRegistry } from "./subscription";
+
+type ReadReq = InstanceType<typeof streamsPb.ReadReq>;
+type ReadResp = InstanceType<typeof streamsPb.ReadResp>;
+export type ReadCall = ServerWritableStream<ReadReq, ReadResp>;
+
+const PAGE = 500;
+/** Filtered $all reads examine at most this many events per synchronous step. */
+const SCAN_STEP = 5000;
+
+/** Resolves when the call can take more writes, or is gone. */
+export function writable(call: ReadCall): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      call.off("drain", done);
+      call.off("close", done);
+      call.off("cancelled", done);
+      resolve();
+    };
+    call.on("drain", done);
+    call.on("close", done);
+    call.on("cancelled", done);
+  });
+}
+
+export function isGone(call: ReadCall): boolean {
+  return call.cancelled || call.destroyed || call.writableEnded;
+}
+
+/** Writes, waiting for the client to keep up. Returns false once the call is gone. */
+export async function send(call: ReadCall, message: ReadResp): Promise<boolean> {
+  if (isGone(call)) return false;
+  if (!call.write(message)) await writable(call);
+  return !isGone(call);
+}
+
+export function fail(call: ReadCall, error: unknown): void {
+  if (isGone(call)) return;
+  call.emit("error", toServiceError(error));
+}
+
+export function readHandler(log: EventLog, subscriptions: SubscriptionRegistry) {
+  return (call: ReadCall) => {
+    let request: ReadRequest;
+    try {
+      request = parseReadRequest(call.request);
+    } catch (error) {
+      return fail(call, error);
+    }
+    if (request.count === null) {
+      new Subscription(call, log, request, subscriptions).start();
+      return;
+    }
+    const work = request.target.kind === "stream" ? readStream(call, log, request) : readAll(call, log, request);
+    work.then(
+      () => {
+        if (!isGone(call)) call.end();
+      },
+      (error) => fail(call, error),
+    );
+  };
+}
+
+async function readStream(call: ReadCall, log: EventLog, request: ReadRequest): Promise<void> {
+  if (request.target.kind !== "stream") return;
+  const { streamName, from } = request.target;
+  let remaining = request.count!;
+  let start: ReadStart = from.kind === "revision" ? from.revision : from.kind;
+  let first = true;
+  while (remaining > 0n) {
+    const pageSize = remaining < BigInt(PAGE) ? remaining : BigInt(PAGE);
+    const page = log.readStream(streamName, {
+      from: start,
+      direction: request.direction,
+      maxCount: pageSize,
+      resolveLinks: request.resolveLinks,
+    });
+    if (page.kind === "deleted") throw streamDeleted(streamName);
+    if (page.kind === "not_found") {
+      if (first) {
+        const notFound = new streamsPb.ReadResp.StreamNotFound().setStreamIdentifier(streamIdentifier(streamName));
+        await send(call, new streamsPb.ReadResp().setStreamNotFound(notFound));
+      }
+      return;
+    }
+    first = false;
+    for (const entry of page.events) {
+      if (!(await send(call, readEventMessage(entry, request.structuredIds)))) return;
+    }
+    remaining -= BigInt(page.events.length);
+    if (BigInt(page.events.length) < pageSize) return;
+    const last = page.events[page.events.length - 1]!;
+    const revision = (last.link ?? last.event).revision;
+    if (request.direction === "backwards" && revision === 0n) return;
+    start = request.direction === "forwards" ? revision + 1n : revision - 1n;
+  }
+}
+
+async function readAll(call: ReadCall, log: EventLog, request: ReadRequest): Promise<void> {
+  if (request.target.kind !== "all") return;
+  const from = request.target.from;
+  let remaining = request.count!;
+  let start: ReadStart = from.kind === "position" ? from.position : from.kind;
+  while (remaining > 0n) {
+    const pageSize = remaining < BigInt(PAGE) ? Number(remaining) : PAGE;
+    const page = log.readAll({
+      from: start,
+      direction: request.direction,
+      maxCount: BigInt(pageSize),
+      filter: request.filter,
+      resolveLinks: request.resolveLinks,
+      maxScan: SCAN_STEP,
+    });
+    for (const entry of page.events) {
+      if (!(await send(call, readEventMessage(entry, request.structuredIds)))) return;
+    }
+    remaining -= BigInt(page.events.length);
+    const reachedEnd = page.events.length < pageSize && page.scanned < SCAN_STEP;
+    if (reachedEnd || page.lastScanned === null) return;
+    // Forwards includes its start position; backwards starts just before it.
+    start = request.direction === "forwards" ? page.lastScanned + 1n : page.lastScanned;
+    if (start < 0n) return;
+  }
+}

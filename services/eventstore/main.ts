@@ -1,0 +1,62 @@
+// `npm run eventstore`: the embedded EventStoreDB-compatible store as a process.
+// Flags override the environment (src/kernel/config.ts): --host, --port (0 = random), --data-file, --in-memory.
+import { parseArgs } from "node:util";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { loadConfig } from "../../src/kernel/config";
+import { startEventStore } from "./server";
+import { DURABILITY } from "./sqlite-store";
+
+function usage(message: string): never {
+  process.stderr.write(`${message}\nusage: eventstore [--host H] [--port N] [--data-file FILE] [--in-memory]\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  let flags;
+  try {
+    flags = parseArgs({
+      options: {
+        host: { type: "string" },
+        port: { type: "string" },
+        "data-file": { type: "string" },
+        "in-memory": { type: "boolean" },
+      },
+      strict: true,
+    }).values;
+  } catch (error) {
+    usage(error instanceof Error ? error.message : String(error));
+  }
+  const config = loadConfig().eventStore;
+  const port = flags.port === undefined ? config.port : Number(flags.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) usage(`invalid --port "${flags.port}"`);
+  const inMemory = flags["in-memory"] ?? (flags["data-file"] === undefined && config.inMemory);
+  const dataFile = path.resolve(flags["data-file"] ?? config.dataFile);
+  if (!inMemory) mkdirSync(path.dirname(dataFile), { recursive: true });
+
+  const store = await startEventStore({ host: flags.host ?? config.host, port, dataFile, inMemory });
+  const storage = inMemory ? "in memory" : `${dataFile} (${DURABILITY})`;
+  // One parsable line: tests and scripts that start with --port 0 read the chosen port from it.
+  process.stdout.write(`eventstore listening on ${store.connectionString} port=${store.port} storage=${storage}\n`);
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`eventstore stopping (${signal})\n`);
+    store.stop().then(
+      () => process.exit(0),
+      (error) => {
+        process.stderr.write(`eventstore stop failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+}
+
+main().catch((error) => {
+  process.stderr.write(`eventstore failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,78 @@
+// The embedded EventStoreDB-compatible server: the official client's gRPC service definitions over
+// the SQLite event log. The client cannot tell it from a single EventStoreDB node for what it uses.
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import type { EventLog } from "./log";
+import { openSqliteEventLog } from "./sqlite-log";
+import { streamsService } from "./grpc/streams-service";
+import { serverFeaturesService, type RegisteredService } from "./grpc/server-features";
+
+export interface StartEventStoreOptions {
+  host?: string;
+  /** 0 = a random free port. */
+  port?: number;
+  dataFile?: string;
+  inMemory?: boolean;
+}
+
+export interface RunningEventStore {
+  port: number;
+  /** esdb://host:port?tls=false */
+  connectionString: string;
+  log: EventLog;
+  stop(): Promise<void>;
+}
+
+/**
+ * Services beyond Streams and ServerFeatures: add one factory per service here. Each is registered
+ * with the gRPC server and advertised (with its features) by ServerFeatures.GetSupportedMethods.
+ */
+const additionalServices: Array<(log: EventLog) => RegisteredService> = [];
+
+/** Larger than any append the store accepts (1 MiB of events) plus framing; larger messages get RESOURCE_EXHAUSTED. */
+const MAX_RECEIVE_MESSAGE_BYTES = 16 * 1024 * 1024;
+const MAX_SEND_MESSAGE_BYTES = 64 * 1024 * 1024;
+const SHUTDOWN_GRACE_MS = 2000;
+
+export async function startEventStore(options: StartEventStoreOptions = {}): Promise<RunningEventStore> {
+  const host = options.host ?? "127.0.0.1";
+  const log = openSqliteEventLog({ dataFile: options.dataFile, inMemory: options.inMemory ?? !options.dataFile });
+  const services: RegisteredService[] = [streamsService(log), ...additionalServices.map((create) => create(log))];
+  services.push(serverFeaturesService(services));
+
+  const server = new Server({
+    "grpc.max_receive_message_length": MAX_RECEIVE_MESSAGE_BYTES,
+    "grpc.max_send_message_length": MAX_SEND_MESSAGE_BYTES,
+  });
+  for (const service of services) server.addService(service.definition, service.implementation);
+  let port: number;
+  try {
+    port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`${host}:${options.port ?? 0}`, ServerCredentials.createInsecure(), (error, bound) =>
+        error ? reject(error) : resolve(bound),
+      ),
+    );
+  } catch (error) {
+    await log.close();
+    throw error;
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      for (const service of services) await service.close?.();
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, SHUTDOWN_GRACE_MS);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+      await log.close();
+    })());
+
+  const urlHost = host.includes(":") ? `[${host}]` : host;
+  return { port, connectionString: `esdb://${urlHost}:${port}?tls=false`, log, stop };
+}

@@ -1,0 +1,320 @@
+// The EventLog over SQLite. Writes are queued and group-committed: every append or delete queued in the
+// same tick runs in one transaction (one fsync), is checked in order against the stream states left by
+// the ones before it, and is acknowledged only after the commit.
+import { randomUUID } from "node:crypto";
+import type {
+  AppendOutcome,
+  EventLog,
+  ExpectedRevision,
+  ProposedEvent,
+  ReadAllOptions,
+  ReadAllResult,
+  ReadStreamOptions,
+  StoredEvent,
+  StreamRead,
+} from "./log";
+import { EventTable, nowTicks, openDatabase, type OpenStoreOptions } from "./sqlite-store";
+import { StreamReader } from "./sqlite-reads";
+import {
+  DELETED_STREAM_REVISION,
+  METADATA_EVENT_TYPE,
+  TOMBSTONE_EVENT_TYPE,
+  isMetastream,
+  isSoftDeleted,
+  metastreamOf,
+  parseStreamMetadata,
+  serializeWithTruncateBefore,
+  streamOfMetastream,
+  type StreamMetadata,
+} from "./stream-metadata";
+
+export interface StreamState {
+  /** Revision of the last event (tombstone excluded), or null when no event was ever written. */
+  lastRevision: bigint | null;
+  tombstoned: boolean;
+}
+
+type WriteRequest =
+  | { kind: "append"; streamId: string; expected: ExpectedRevision; events: ProposedEvent[] }
+  | { kind: "delete"; streamId: string; expected: ExpectedRevision; hard: boolean };
+
+interface QueuedWrite {
+  request: WriteRequest;
+  resolve(outcome: AppendOutcome): void;
+  reject(error: unknown): void;
+}
+
+const EMPTY = new Uint8Array(0);
+
+export class SqliteEventLog implements EventLog {
+  private readonly table: EventTable;
+  private readonly reader: StreamReader;
+  private readonly streams = new Map<string, StreamState>();
+  private readonly metadata = new Map<string, StreamMetadata | undefined>();
+  private readonly listeners = new Set<(events: StoredEvent[]) => void>();
+  private queue: QueuedWrite[] = [];
+  private flushScheduled = false;
+  private nextPosition: bigint;
+  private closed = false;
+
+  constructor(options: OpenStoreOptions) {
+    this.table = new EventTable(openDatabase(options));
+    this.nextPosition = this.table.lastPosition() + 1n;
+    this.reader = new StreamReader(this.table, this);
+  }
+
+  append(streamId: string, expected: ExpectedRevision, events: ProposedEvent[]): Promise<AppendOutcome> {
+    return this.enqueue({ kind: "append", streamId, expected, events });
+  }
+
+  deleteStream(streamId: string, expected: ExpectedRevision, hard: boolean): Promise<AppendOutcome> {
+    return this.enqueue({ kind: "delete", streamId, expected, hard });
+  }
+
+  readStream(streamId: string, options: ReadStreamOptions): StreamRead {
+    return this.reader.readStream(streamId, options);
+  }
+
+  readAll(options: ReadAllOptions): ReadAllResult {
+    return this.reader.readAll(options);
+  }
+
+  lastPosition(): bigint {
+    return this.nextPosition - 1n;
+  }
+
+  streamRevision(streamId: string): bigint | null {
+    const state = this.state(streamId);
+    return state.tombstoned ? null : state.lastRevision;
+  }
+
+  onCommitted(listener: (events: StoredEvent[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.listeners.clear();
+    this.table.close();
+  }
+
+  /** Cached state of a stream (loaded on first use). */
+  state(streamId: string): StreamState {
+    let state = this.streams.get(streamId);
+    if (!state) {
+      const row = this.table.loadStream(streamId);
+      state = {
+        lastRevision: row && row.lastRevision >= 0n ? row.lastRevision : null,
+        tombstoned: row?.tombstoned ?? false,
+      };
+      this.streams.set(streamId, state);
+    }
+    return state;
+  }
+
+  /** Current metadata of a stream: the last event of its metastream, parsed. */
+  streamMetadata(streamId: string): StreamMetadata | undefined {
+    if (this.metadata.has(streamId)) return this.metadata.get(streamId);
+    const metastream = metastreamOf(streamId);
+    const last = this.state(metastream).lastRevision;
+    const event = last === null ? undefined : this.table.eventAt(metastream, last);
+    const parsed = event ? parseStreamMetadata(event.data) : undefined;
+    this.metadata.set(streamId, parsed);
+    return parsed;
+  }
+
+  private enqueue(request: WriteRequest): Promise<AppendOutcome> {
+    if (this.closed) return Promise.reject(new Error("event log is closed"));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ request, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    const written: StoredEvent[] = [];
+    const outcomes: (AppendOutcome | { error: unknown })[] = [];
+    const positionBefore = this.nextPosition;
+    try {
+      this.table.transaction(() => {
+        for (const { request } of batch) outcomes.push(this.applyIsolated(request, written));
+      });
+    } catch (error) {
+      // The commit itself failed: nothing of this batch is durable, and the caches may hold its effects.
+      this.streams.clear();
+      this.metadata.clear();
+      this.nextPosition = positionBefore;
+      for (const entry of batch) entry.reject(error);
+      return;
+    }
+    batch.forEach((entry, index) => {
+      const outcome = outcomes[index]!;
+      if ("error" in outcome) entry.reject(outcome.error);
+      else entry.resolve(outcome);
+    });
+    if (written.length > 0) for (const listener of this.listeners) listener(written);
+  }
+
+  /** Runs one write in a savepoint so that an unexpected failure undoes only that write. */
+  private applyIsolated(request: WriteRequest, written: StoredEvent[]): AppendOutcome | { error: unknown } {
+    const positionBefore = this.nextPosition;
+    const writtenBefore = written.length;
+    try {
+      return this.table.transaction(() => this.apply(request, written));
+    } catch (error) {
+      this.nextPosition = positionBefore;
+      written.length = writtenBefore;
+      this.forget(request.streamId);
+      return { error };
+    }
+  }
+
+  private forget(streamId: string): void {
+    for (const id of [streamId, metastreamOf(streamId)]) this.streams.delete(id);
+    this.metadata.delete(streamId);
+    if (isMetastream(streamId)) this.metadata.delete(streamOfMetastream(streamId));
+  }
+
+  private apply(request: WriteRequest, written: StoredEvent[]): AppendOutcome {
+    const state = this.state(request.streamId);
+    if (state.tombstoned) return { ok: false, reason: "stream_deleted" };
+    const softDeleted = !isMetastream(request.streamId) && isSoftDeleted(this.streamMetadata(request.streamId));
+    const exists = state.lastRevision !== null && !softDeleted;
+    const expected = request.expected;
+    if (expected.kind === "stream_exists" && softDeleted) return { ok: false, reason: "stream_deleted" };
+
+    if (request.kind === "append") {
+      const accepted =
+        expected.kind === "any" ||
+        (expected.kind === "no_stream" && !exists) ||
+        (expected.kind === "stream_exists" && exists) ||
+        (expected.kind === "exact" && state.lastRevision === expected.revision);
+      if (!accepted) {
+        return this.idempotentOutcome(request.streamId, expected, request.events, state) ?? {
+          ok: false,
+          reason: "wrong_expected_version",
+          currentRevision: state.lastRevision,
+        };
+      }
+      if (expected.kind === "any") {
+        const retried = this.idempotentOutcome(request.streamId, expected, request.events, state);
+        if (retried) return retried;
+      }
+      if (request.events.length === 0) {
+        return { ok: true, revision: state.lastRevision ?? -1n, position: this.lastPositionOf(request.streamId, state) };
+      }
+      if (softDeleted) this.recreate(request.streamId, state.lastRevision! + 1n, written);
+      let revision = state.lastRevision ?? -1n;
+      for (const proposed of request.events) {
+        revision += 1n;
+        this.write({ ...proposed, streamId: request.streamId, revision }, written);
+      }
+      this.setState(request.streamId, { lastRevision: revision, tombstoned: false });
+      return { ok: true, revision, position: this.nextPosition - 1n };
+    }
+
+    const deletable =
+      expected.kind === "any" ||
+      (expected.kind === "no_stream" && !exists) ||
+      (expected.kind === "stream_exists" && exists) ||
+      (expected.kind === "exact" && state.lastRevision === expected.revision);
+    if (!deletable) return { ok: false, reason: "wrong_expected_version", currentRevision: state.lastRevision };
+    if (request.hard) {
+      this.write(
+        {
+          id: randomUUID(),
+          type: TOMBSTONE_EVENT_TYPE,
+          contentType: "application/json",
+          data: EMPTY,
+          metadata: EMPTY,
+          streamId: request.streamId,
+          revision: DELETED_STREAM_REVISION,
+        },
+        written,
+      );
+      this.setState(request.streamId, { lastRevision: state.lastRevision, tombstoned: true });
+    } else {
+      this.writeMetadata(request.streamId, DELETED_STREAM_REVISION, written);
+    }
+    return { ok: true, revision: state.lastRevision ?? -1n, position: this.nextPosition - 1n };
+  }
+
+  /**
+   * EventStoreDB's idempotency: a retried append whose event ids are already at the revisions the
+   * expectation points to succeeds without writing. For "any" only the stream's tail is compared.
+   */
+  private idempotentOutcome(
+    streamId: string,
+    expected: ExpectedRevision,
+    events: ProposedEvent[],
+    state: StreamState,
+  ): AppendOutcome | undefined {
+    if (events.length === 0 || state.lastRevision === null) return undefined;
+    let first: bigint;
+    if (expected.kind === "exact") first = expected.revision + 1n;
+    else if (expected.kind === "no_stream") first = 0n;
+    else if (expected.kind === "any") first = state.lastRevision - BigInt(events.length) + 1n;
+    else return undefined;
+    if (first < 0n || first + BigInt(events.length) - 1n > state.lastRevision) return undefined;
+    const ids = this.table.idsFrom(streamId, first, events.length);
+    if (ids.length !== events.length || ids.some((id, i) => id !== events[i]!.id)) return undefined;
+    const last = first + BigInt(events.length) - 1n;
+    return { ok: true, revision: last, position: this.table.eventAt(streamId, last)!.position };
+  }
+
+  private lastPositionOf(streamId: string, state: StreamState): bigint {
+    if (state.lastRevision === null) return -1n;
+    return this.table.eventAt(streamId, state.lastRevision)?.position ?? -1n;
+  }
+
+  /** First write to a soft-deleted stream: its metadata keeps everything but now truncates before the new events. */
+  private recreate(streamId: string, firstNewRevision: bigint, written: StoredEvent[]): void {
+    this.writeMetadata(streamId, firstNewRevision, written);
+  }
+
+  private writeMetadata(streamId: string, truncateBefore: bigint, written: StoredEvent[]): void {
+    const raw = this.streamMetadata(streamId)?.raw ?? {};
+    const metastream = metastreamOf(streamId);
+    const revision = (this.state(metastream).lastRevision ?? -1n) + 1n;
+    this.write(
+      {
+        id: randomUUID(),
+        type: METADATA_EVENT_TYPE,
+        contentType: "application/json",
+        data: serializeWithTruncateBefore(raw, truncateBefore),
+        metadata: EMPTY,
+        streamId: metastream,
+        revision,
+      },
+      written,
+    );
+    this.setState(metastream, { lastRevision: revision, tombstoned: false });
+  }
+
+  private write(event: Omit<StoredEvent, "position" | "created">, written: StoredEvent[]): void {
+    const stored: StoredEvent = { ...event, position: this.nextPosition, created: nowTicks() };
+    this.table.insert(stored);
+    this.nextPosition += 1n;
+    written.push(stored);
+    if (isMetastream(event.streamId)) this.metadata.set(streamOfMetastream(event.streamId), parseStreamMetadata(event.data));
+  }
+
+  private setState(streamId: string, state: StreamState): void {
+    this.streams.set(streamId, state);
+    this.table.saveStream(streamId, state.lastRevision ?? -1n, state.tombstoned);
+  }
+}
+
+export function openSqliteEventLog(options: OpenStoreOptions): SqliteEventLog {
+  return new SqliteEventLog(options);
+}
