@@ -1,0 +1,39 @@
+// Projector process (npm run service:projector): keeps the read database up to date from $all.
+import pino from "pino";
+import { loadConfig } from "../../src/kernel/config";
+import { createEventStoreClient } from "../../src/kernel/event-store";
+import { startProjector } from "../../src/kernel/projector";
+import { openReadDb } from "../../src/kernel/read-db";
+import { projections } from "./projections";
+
+const log = pino({ name: "projector" });
+const config = loadConfig();
+const db = await openReadDb(config.readDatabaseUrl);
+const client = createEventStoreClient(config);
+const projector = startProjector({
+  client,
+  db,
+  projections,
+  logger: log,
+  maxRetries: config.projector.maxRetries,
+  retryBaseMs: config.projector.retryBaseMs,
+});
+log.info({ projections: projections.map((p) => p.name) }, "projector started");
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, "shutting down");
+  try {
+    await projector.stop();
+    await client.dispose();
+    await db.$disconnect();
+  } catch (error) {
+    log.error({ err: error }, "error during shutdown");
+    process.exitCode = 1;
+  }
+}
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("unhandledRejection", (error) => log.error({ err: error }, "unhandled rejection"));

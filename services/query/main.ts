@@ -1,0 +1,28 @@
+// Query service process (npm run service:query): serves reads from the read database.
+import pino from "pino";
+import { loadConfig } from "../../src/kernel/config";
+import { openReadDb } from "../../src/kernel/read-db";
+import { startQueryServer } from "./server";
+
+const log = pino({ name: "query" });
+const config = loadConfig();
+const db = await openReadDb(config.readDatabaseUrl);
+const server = await startQueryServer({ db, host: config.host, port: config.query.port });
+log.info({ url: server.url }, "query service listening");
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, "shutting down");
+  try {
+    await server.close();
+    await db.$disconnect();
+  } catch (error) {
+    log.error({ err: error }, "error during shutdown");
+    process.exitCode = 1;
+  }
+}
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("unhandledRejection", (error) => log.error({ err: error }, "unhandled rejection"));

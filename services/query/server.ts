@@ -1,0 +1,14 @@
+// The query process's gRPC server: every context's query service over the read database.
+import { ProductQueryService } from "../../gen/eventmall/product/v1/queries_pb";
+import { bind, startGrpcServer } from "../../src/kernel/grpc/server";
+import type { ReadDb } from "../../src/kernel/read-db";
+import { productQueryService } from "../../src/product/queries";
+
+export function startQueryServer(options: { db: ReadDb; host?: string; port: number }) {
+  return startGrpcServer({
+    name: "query",
+    host: options.host,
+    port: options.port,
+    services: [bind(ProductQueryService, productQueryService(options.db))],
+  });
+}
