@@ -1,0 +1,94 @@
+// StoredEvents and group snapshots as the client's protobuf messages.
+import type { ReadEvent, StoredEvent } from "../log";
+import type { GroupSnapshot } from "./group";
+import { ALL_STREAM, startFromText } from "./settings";
+import { persistentPb, sharedPb, type ReadResp, type SubscriptionInfo } from "./stubs";
+
+type RecordedEvent = InstanceType<typeof persistentPb.ReadResp.ReadEvent.RecordedEvent>;
+
+function recordedEvent(event: StoredEvent): RecordedEvent {
+  const recorded = new persistentPb.ReadResp.ReadEvent.RecordedEvent();
+  const id = new sharedPb.UUID();
+  id.setString(event.id);
+  recorded.setId(id);
+  const stream = new sharedPb.StreamIdentifier();
+  stream.setStreamName(Buffer.from(event.streamId, "utf8"));
+  recorded.setStreamIdentifier(stream);
+  recorded.setStreamRevision(event.revision.toString());
+  recorded.setPreparePosition(event.position.toString());
+  recorded.setCommitPosition(event.position.toString());
+  const metadata = recorded.getMetadataMap();
+  metadata.set("type", event.type);
+  metadata.set("content-type", event.contentType);
+  metadata.set("created", event.created.toString());
+  recorded.setCustomMetadata(event.metadata);
+  recorded.setData(event.data);
+  return recorded;
+}
+
+export function eventResponse(entry: ReadEvent, retryCount: number): ReadResp {
+  const readEvent = new persistentPb.ReadResp.ReadEvent();
+  readEvent.setEvent(recordedEvent(entry.event));
+  if (entry.link) readEvent.setLink(recordedEvent(entry.link));
+  readEvent.setCommitPosition((entry.link ?? entry.event).position.toString());
+  readEvent.setRetryCount(retryCount);
+  const response = new persistentPb.ReadResp();
+  response.setEvent(readEvent);
+  return response;
+}
+
+export function confirmationResponse(subscriptionId: string): ReadResp {
+  const confirmation = new persistentPb.ReadResp.SubscriptionConfirmation();
+  confirmation.setSubscriptionId(subscriptionId);
+  const response = new persistentPb.ReadResp();
+  response.setSubscriptionConfirmation(confirmation);
+  return response;
+}
+
+export function subscriptionInfo(snapshot: GroupSnapshot): SubscriptionInfo {
+  const { config } = snapshot;
+  const { settings } = config;
+  const isAll = config.stream === ALL_STREAM;
+  const seqText = (seq: bigint | undefined) => (seq === undefined ? "" : isAll ? `C:${seq}/P:${seq}` : seq.toString());
+  const info = new persistentPb.SubscriptionInfo();
+  info.setEventSource(config.stream);
+  info.setGroupName(config.group);
+  info.setStatus(snapshot.status);
+  for (const consumer of snapshot.consumers) {
+    const connection = new persistentPb.SubscriptionInfo.ConnectionInfo();
+    connection.setFrom(consumer.connection.from);
+    connection.setUsername("");
+    connection.setAverageItemsPerSecond(0);
+    connection.setTotalItems(consumer.totalItems.toString());
+    connection.setCountSinceLastMeasurement("0");
+    connection.setAvailableSlots(consumer.availableSlots);
+    connection.setInFlightMessages(consumer.inFlight.size);
+    connection.setConnectionName(consumer.connection.connectionName);
+    info.addConnections(connection);
+  }
+  info.setAveragePerSecond(0);
+  info.setTotalItems(snapshot.totalItems.toString());
+  info.setCountSinceLastMeasurement("0");
+  info.setLastCheckpointedEventPosition(seqText(snapshot.lastCheckpointedSeq));
+  info.setLastKnownEventPosition(seqText(snapshot.lastKnownSeq));
+  info.setResolveLinkTos(settings.resolveLinks);
+  info.setStartFrom(startFromText(config));
+  info.setMessageTimeoutMilliseconds(settings.messageTimeoutMs);
+  info.setExtraStatistics(settings.extraStatistics);
+  info.setMaxRetryCount(settings.maxRetryCount);
+  info.setLiveBufferSize(settings.liveBufferSize);
+  info.setBufferSize(settings.historyBufferSize);
+  info.setReadBatchSize(settings.readBatchSize);
+  info.setCheckPointAfterMilliseconds(settings.checkpointAfterMs);
+  info.setMinCheckPointCount(settings.minCheckpointCount);
+  info.setMaxCheckPointCount(settings.maxCheckpointCount);
+  info.setReadBufferCount(snapshot.readBufferCount);
+  info.setLiveBufferCount("0");
+  info.setRetryBufferCount(snapshot.retryBufferCount);
+  info.setTotalInFlightMessages(snapshot.inFlight);
+  info.setOutstandingMessagesCount(snapshot.inFlight);
+  info.setNamedConsumerStrategy(settings.consumerStrategy);
+  info.setMaxSubscriberCount(settings.maxSubscriberCount);
+  info.setParkedMessageCount(snapshot.parkedCount.toString());
+  return info;
+}

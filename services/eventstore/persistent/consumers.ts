@@ -1,0 +1,91 @@
+// Consumers of a group and the strategies that choose which one gets the next message.
+import type { ReadEvent } from "../log";
+import type { RpcError } from "./errors";
+import type { ConsumerStrategyName } from "./settings";
+
+export interface Delivery {
+  readEvent: ReadEvent;
+  retryCount: number;
+}
+
+/** One connected Read call. */
+export interface ConsumerConnection {
+  readonly from: string;
+  readonly connectionName: string;
+  /** The client's buffer size: how many unacknowledged messages it may hold. */
+  readonly capacity: number;
+  deliver(delivery: Delivery): void;
+  /** Ends the call with this error (the group was deleted, updated or restarted). */
+  drop(error: RpcError): void;
+}
+
+export class Consumer {
+  readonly inFlight = new Set<string>();
+  totalItems = 0;
+  constructor(readonly connection: ConsumerConnection) {}
+
+  get availableSlots(): number {
+    return Math.max(0, this.connection.capacity - this.inFlight.size);
+  }
+}
+
+export interface ConsumerStrategy {
+  /** The consumer for a message with this pin key, or undefined when it must wait. */
+  pick(consumers: readonly Consumer[], pinKey: string): Consumer | undefined;
+  /** Whether a message the strategy refused may be passed over for later ones. */
+  readonly skipsBlockedMessages: boolean;
+}
+
+class RoundRobin implements ConsumerStrategy {
+  readonly skipsBlockedMessages = false;
+  private next = 0;
+  pick(consumers: readonly Consumer[]): Consumer | undefined {
+    for (let k = 0; k < consumers.length; k++) {
+      const index = (this.next + k) % consumers.length;
+      const consumer = consumers[index]!;
+      if (consumer.availableSlots > 0) {
+        this.next = (index + 1) % consumers.length;
+        return consumer;
+      }
+    }
+    return undefined;
+  }
+}
+
+/** Fills the earliest-connected consumer first, then spills over to the next. */
+class DispatchToSingle implements ConsumerStrategy {
+  readonly skipsBlockedMessages = false;
+  pick(consumers: readonly Consumer[]): Consumer | undefined {
+    return consumers.find((consumer) => consumer.availableSlots > 0);
+  }
+}
+
+/** Every event of one source stream goes to the same consumer while membership is stable. */
+class Pinned implements ConsumerStrategy {
+  readonly skipsBlockedMessages = true;
+  pick(consumers: readonly Consumer[], pinKey: string): Consumer | undefined {
+    if (consumers.length === 0) return undefined;
+    const consumer = consumers[hash(pinKey) % consumers.length]!;
+    return consumer.availableSlots > 0 ? consumer : undefined;
+  }
+}
+
+function hash(text: string): number {
+  let value = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    value ^= text.charCodeAt(i);
+    value = Math.imul(value, 0x01000193);
+  }
+  return value >>> 0;
+}
+
+export function strategyFor(name: ConsumerStrategyName): ConsumerStrategy {
+  switch (name) {
+    case "RoundRobin":
+      return new RoundRobin();
+    case "DispatchToSingle":
+      return new DispatchToSingle();
+    case "Pinned":
+      return new Pinned();
+  }
+}
