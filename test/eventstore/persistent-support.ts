@@ -16,6 +16,8 @@ interface Subscription<E extends Delivered> {
   on(event: "confirmation", listener: () => void): unknown;
   once(event: "confirmation", listener: () => void): unknown;
   unsubscribe(): Promise<void>;
+  ack(...events: E[]): Promise<void>;
+  nack(action: "park" | "retry" | "skip" | "stop", reason: string, ...events: E[]): Promise<void>;
 }
 
 export class Inbox<E extends Delivered> {
