@@ -5,6 +5,7 @@ import type { EventLog } from "./log";
 import { openSqliteEventLog } from "./sqlite-log";
 import { streamsService } from "./grpc/streams-service";
 import { serverFeaturesService, type RegisteredService } from "./grpc/server-features";
+import { persistentSubscriptionsService } from "./persistent";
 
 export interface StartEventStoreOptions {
   host?: string;
@@ -26,7 +27,7 @@ export interface RunningEventStore {
  * Services beyond Streams and ServerFeatures: add one factory per service here. Each is registered
  * with the gRPC server and advertised (with its features) by ServerFeatures.GetSupportedMethods.
  */
-const additionalServices: Array<(log: EventLog) => RegisteredService> = [];
+const additionalServices: Array<(log: EventLog) => RegisteredService> = [(log) => persistentSubscriptionsService(log)];
 
 /** Larger than any append the store accepts (1 MiB of events) plus framing; larger messages get RESOURCE_EXHAUSTED. */
 const MAX_RECEIVE_MESSAGE_BYTES = 16 * 1024 * 1024;
