@@ -7,7 +7,7 @@ import { startQueryServer } from "./server";
 const log = pino({ name: "query" });
 const config = loadConfig();
 const db = await openReadDb(config.readDatabaseUrl);
-const server = await startQueryServer({ db, host: config.host, port: config.query.port });
+const server = await startQueryServer({ db, host: config.host, port: config.query.port, logger: log });
 log.info({ url: server.url }, "query service listening");
 
 let stopping = false;

@@ -152,7 +152,10 @@ class ProjectionRunner {
     try {
       await markForRetry(this.options.db, this.projection.name, event, error);
     } catch (markError) {
-      this.log.error({ ...context, err: markError }, "could not mark the event for retry");
+      // Unmarked, a redelivery behind the checkpoint would be skipped. Drop the subscription
+      // instead of nacking: the store hands the unacknowledged events out again on resubscribe.
+      this.log.error({ ...context, err: markError }, "could not mark the event for retry; resubscribing");
+      throw markError;
     }
     if (willPark) {
       // The store parks it on its own once maxRetryCount is exceeded; saying so spares one round.

@@ -25,7 +25,7 @@ export function productQueryService(db: ReadDb): ServiceImpl<typeof ProductQuery
     async getProduct(request) {
       // position_token (read-your-writes) arrives in a later issue; accepted and ignored for now.
       if (!UUID.test(request.productId)) {
-        throw invalidArgument([{ field: "product_id", description: "must be a UUID" }], "malformed product_id");
+        throw invalidArgument([{ field: "product_id", description: "must be a UUID" }]);
       }
       const row = await db.product.findUnique({ where: { id: request.productId.toLowerCase() } });
       if (!row) throw notFound(`product ${request.productId} not found`);
@@ -71,7 +71,7 @@ function parseListRequest(request: ListProductsRequest) {
   }
   const order = ORDERS[request.sort];
   if (!order) violations.push({ field: "sort", description: "unknown sort order" });
-  if (violations.length > 0 || !order) throw invalidArgument(violations, "invalid ListProducts request");
+  if (violations.length > 0 || !order) throw invalidArgument(violations);
 
   const nameContains = foldName(request.nameContains);
   // A token is only valid for the filter and order it was issued for.
@@ -104,7 +104,7 @@ function encodePageToken(order: Order, scope: string, row: ProductRow): string {
 }
 
 function decodePageToken(token: string, order: Order, scope: string): Cursor {
-  const bad = (description: string) => invalidArgument([{ field: "page_token", description }], "invalid page_token");
+  const bad = (description: string) => invalidArgument([{ field: "page_token", description }]);
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
