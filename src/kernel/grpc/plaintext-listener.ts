@@ -1,0 +1,39 @@
+// One plaintext port for both HTTP/2 prior knowledge (gRPC clients) and HTTP/1.1 (curl, fetch,
+// gRPC-Web). Node 20's http2.createServer ignores allowHTTP1 without TLS, so each connection's
+// first bytes decide which server gets it.
+import net from "node:net";
+import http from "node:http";
+import http2 from "node:http2";
+
+const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+function couldBeHttp2(head: Buffer): boolean {
+  const n = Math.min(head.length, HTTP2_PREFACE.length);
+  return head.subarray(0, n).equals(HTTP2_PREFACE.subarray(0, n));
+}
+
+export function createPlaintextListener(
+  handler: (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void,
+  onSocket: (socket: net.Socket) => void,
+): { listener: net.Server; h2: http2.Http2Server; h1: http.Server } {
+  const h2 = http2.createServer({}, handler);
+  const h1 = http.createServer(handler);
+  const listener = net.createServer((socket) => {
+    onSocket(socket);
+    socket.on("error", () => socket.destroy());
+    // Read in paused mode: HTTP/2 takes over the socket's handle and only picks up bytes still
+    // buffered in the stream, so nothing may be left flowing to a "data" listener.
+    const onReadable = () => {
+      let head = Buffer.alloc(0);
+      for (let chunk: Buffer | null; (chunk = socket.read()) !== null; ) head = Buffer.concat([head, chunk]);
+      if (head.length === 0) return;
+      socket.unshift(head);
+      // "PRI" can only start the HTTP/2 preface; wait until the bytes seen settle it either way.
+      if (couldBeHttp2(head) && head.length < HTTP2_PREFACE.length) return;
+      socket.off("readable", onReadable);
+      (couldBeHttp2(head) ? h2 : h1).emit("connection", socket);
+    };
+    socket.on("readable", onReadable);
+  });
+  return { listener, h2, h1 };
+}
