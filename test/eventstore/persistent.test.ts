@@ -343,19 +343,31 @@ describe("managing groups", () => {
     await resumed.subscription.unsubscribe();
   });
 
-  it("delete drops consumers and removes the group", async () => {
+  it("delete drops consumers and removes the group, its checkpoint and its parked messages", async () => {
     const stream = uniqueStream("ps");
     const group = uniqueGroup();
-    await store.client.createPersistentSubscriptionToStream(stream, group, streamSettings());
+    await append(store.client, stream, 2);
+    const settings = streamSettings({ startFrom: START, checkPointLowerBound: 1, checkPointAfter: 50 });
+    await store.client.createPersistentSubscriptionToStream(stream, group, settings);
     const inbox = subscribe(stream, group);
-    await inbox.confirmed;
+    const [toAck, toPark] = await inbox.take(2);
+    await inbox.subscription.ack(toAck!);
+    await inbox.subscription.nack("park", "bad", toPark!);
+    await eventually(async () => {
+      const { stats } = await info(stream, group);
+      return stats.lastCheckpointedEventRevision === 1n && stats.parkedMessageCount === 1n ? true : undefined;
+    }, "checkpoint at 1 and one parked message");
     await store.client.deletePersistentSubscriptionToStream(stream, group);
     await inbox.dropped();
     const error = await info(stream, group).catch((e) => e);
     expect(error.type).toBe(ErrorType.PERSISTENT_SUBSCRIPTION_DOES_NOT_EXIST);
     expect(await store.client.listPersistentSubscriptionsToStream(stream).catch(() => [])).toEqual([]);
-    // The name is free again.
-    await store.client.createPersistentSubscriptionToStream(stream, group, streamSettings());
+    // The name is free again, and the new group starts afresh.
+    await store.client.createPersistentSubscriptionToStream(stream, group, settings);
+    expect((await info(stream, group)).stats.parkedMessageCount).toBe(0n);
+    const again = subscribe(stream, group);
+    expect((await again.take(2)).map(n)).toEqual([0, 1]);
+    await again.subscription.unsubscribe();
   });
 
   it("restarting the subsystem drops consumers and keeps groups, which resume", async () => {
