@@ -32,6 +32,8 @@ export interface StreamState {
   /** Revision of the last event (tombstone excluded), or null when no event was ever written. */
   lastRevision: bigint | null;
   tombstoned: boolean;
+  /** Ids of the last append's events, when known: retries with "any" are recognised without a read. */
+  lastAppendIds?: string[];
 }
 
 type WriteRequest =
@@ -105,11 +107,7 @@ export class SqliteEventLog implements EventLog {
   state(streamId: string): StreamState {
     let state = this.streams.get(streamId);
     if (!state) {
-      const row = this.table.loadStream(streamId);
-      state = {
-        lastRevision: row && row.lastRevision >= 0n ? row.lastRevision : null,
-        tombstoned: row?.tombstoned ?? false,
-      };
+      state = this.table.loadStream(streamId);
       this.streams.set(streamId, state);
     }
     return state;
@@ -143,46 +141,23 @@ export class SqliteEventLog implements EventLog {
     this.queue = [];
     if (batch.length === 0) return;
     const written: StoredEvent[] = [];
-    const outcomes: (AppendOutcome | { error: unknown })[] = [];
+    const outcomes: AppendOutcome[] = [];
     const positionBefore = this.nextPosition;
     try {
       this.table.transaction(() => {
-        for (const { request } of batch) outcomes.push(this.applyIsolated(request, written));
+        for (const { request } of batch) outcomes.push(this.apply(request, written));
       });
     } catch (error) {
-      // The commit itself failed: nothing of this batch is durable, and the caches may hold its effects.
+      // Writes are checked before anything is inserted, so this means the database failed (disk full,
+      // I/O error): the whole batch is rolled back, its callers get the error, and the caches are reset.
       this.streams.clear();
       this.metadata.clear();
       this.nextPosition = positionBefore;
       for (const entry of batch) entry.reject(error);
       return;
     }
-    batch.forEach((entry, index) => {
-      const outcome = outcomes[index]!;
-      if ("error" in outcome) entry.reject(outcome.error);
-      else entry.resolve(outcome);
-    });
+    batch.forEach((entry, index) => entry.resolve(outcomes[index]!));
     if (written.length > 0) for (const listener of this.listeners) listener(written);
-  }
-
-  /** Runs one write in a savepoint so that an unexpected failure undoes only that write. */
-  private applyIsolated(request: WriteRequest, written: StoredEvent[]): AppendOutcome | { error: unknown } {
-    const positionBefore = this.nextPosition;
-    const writtenBefore = written.length;
-    try {
-      return this.table.transaction(() => this.apply(request, written));
-    } catch (error) {
-      this.nextPosition = positionBefore;
-      written.length = writtenBefore;
-      this.forget(request.streamId);
-      return { error };
-    }
-  }
-
-  private forget(streamId: string): void {
-    for (const id of [streamId, metastreamOf(streamId)]) this.streams.delete(id);
-    this.metadata.delete(streamId);
-    if (isMetastream(streamId)) this.metadata.delete(streamOfMetastream(streamId));
   }
 
   private apply(request: WriteRequest, written: StoredEvent[]): AppendOutcome {
@@ -219,7 +194,11 @@ export class SqliteEventLog implements EventLog {
         revision += 1n;
         this.write({ ...proposed, streamId: request.streamId, revision }, written);
       }
-      this.setState(request.streamId, { lastRevision: revision, tombstoned: false });
+      this.setState(request.streamId, {
+        lastRevision: revision,
+        tombstoned: false,
+        lastAppendIds: request.events.map((event) => event.id),
+      });
       return { ok: true, revision, position: this.nextPosition - 1n };
     }
 
@@ -266,6 +245,10 @@ export class SqliteEventLog implements EventLog {
     else if (expected.kind === "any") first = state.lastRevision - BigInt(events.length) + 1n;
     else return undefined;
     if (first < 0n || first + BigInt(events.length) - 1n > state.lastRevision) return undefined;
+    const known = state.lastAppendIds;
+    if (expected.kind === "any" && known && (known.length !== events.length || known.some((id, i) => id !== events[i]!.id))) {
+      return undefined;
+    }
     const ids = this.table.idsFrom(streamId, first, events.length);
     if (ids.length !== events.length || ids.some((id, i) => id !== events[i]!.id)) return undefined;
     const last = first + BigInt(events.length) - 1n;
@@ -311,7 +294,6 @@ export class SqliteEventLog implements EventLog {
 
   private setState(streamId: string, state: StreamState): void {
     this.streams.set(streamId, state);
-    this.table.saveStream(streamId, state.lastRevision ?? -1n, state.tombstoned);
   }
 }
 

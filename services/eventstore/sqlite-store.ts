@@ -29,12 +29,10 @@ CREATE TABLE IF NOT EXISTS events (
   created      INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS events_by_stream ON events (stream_id, revision);
-CREATE TABLE IF NOT EXISTS streams (
-  stream_id     TEXT    PRIMARY KEY,
-  last_revision INTEGER NOT NULL,
-  tombstoned    INTEGER NOT NULL DEFAULT 0
-) WITHOUT ROWID;
 `;
+
+/** A tombstone is the event at this revision (long.MaxValue), as in EventStoreDB. */
+const TOMBSTONE_REVISION = 9223372036854775807n;
 
 interface EventRow {
   position: bigint;
@@ -77,8 +75,7 @@ export function openDatabase(options: OpenStoreOptions): Database.Database {
 /** The statements the log runs; one instance per open database. */
 export class EventTable {
   private readonly insertEvent;
-  private readonly upsertStream;
-  private readonly selectStream;
+  private readonly selectLastRevision;
   private readonly selectLastPosition;
   private readonly selectForwards;
   private readonly selectBackwards;
@@ -92,11 +89,9 @@ export class EventTable {
     this.insertEvent = db.prepare(
       `INSERT INTO events (${cols}) VALUES (@position, @streamId, @revision, @id, @type, @contentType, @data, @metadata, @created)`,
     );
-    this.upsertStream = db.prepare(
-      `INSERT INTO streams (stream_id, last_revision, tombstoned) VALUES (?, ?, ?)
-       ON CONFLICT (stream_id) DO UPDATE SET last_revision = excluded.last_revision, tombstoned = excluded.tombstoned`,
-    );
-    this.selectStream = db.prepare(`SELECT last_revision, tombstoned FROM streams WHERE stream_id = ?`).safeIntegers(true);
+    this.selectLastRevision = db
+      .prepare(`SELECT revision FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 2`)
+      .safeIntegers(true);
     this.selectLastPosition = db.prepare(`SELECT max(position) AS position FROM events`).safeIntegers(true);
     this.selectForwards = db
       .prepare(
@@ -130,13 +125,12 @@ export class EventTable {
     this.insertEvent.run(event);
   }
 
-  saveStream(streamId: string, lastRevision: bigint, tombstoned: boolean): void {
-    this.upsertStream.run(streamId, lastRevision, tombstoned ? 1 : 0);
-  }
-
-  loadStream(streamId: string): { lastRevision: bigint; tombstoned: boolean } | undefined {
-    const row = this.selectStream.get(streamId) as { last_revision: bigint; tombstoned: bigint } | undefined;
-    return row && { lastRevision: row.last_revision, tombstoned: row.tombstoned === 1n };
+  /** A stream's state from its last two revisions (the last may be a tombstone). */
+  loadStream(streamId: string): { lastRevision: bigint | null; tombstoned: boolean } {
+    const revisions = (this.selectLastRevision.all(streamId) as { revision: bigint }[]).map((row) => row.revision);
+    const tombstoned = revisions[0] === TOMBSTONE_REVISION;
+    const live = tombstoned ? revisions[1] : revisions[0];
+    return { lastRevision: live ?? null, tombstoned };
   }
 
   lastPosition(): bigint {

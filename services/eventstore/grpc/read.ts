@@ -1,8 +1,9 @@
 // Streams.Read for finite reads of a stream or of $all, paged from the log and written with
 // backpressure. Subscriptions (count = subscription) are handed to subscription.ts.
 import type { ServerWritableStream } from "@grpc/grpc-js";
-import type { EventLog, ReadStart } from "../log";
-import { readEventMessage, streamIdentifier } from "./codec";
+import type { EventLog, ReadEvent, ReadStart } from "../log";
+import { streamIdentifier } from "./codec";
+import { encodeReadEvent } from "./read-encoding";
 import { streamDeleted, toServiceError } from "./errors";
 import { streamsPb } from "./proto";
 import { parseReadRequest, type ReadRequest } from "./read-request";
@@ -36,9 +37,18 @@ export function isGone(call: ReadCall): boolean {
 }
 
 /** Writes, waiting for the client to keep up. Returns false once the call is gone. */
-export async function send(call: ReadCall, message: ReadResp): Promise<boolean> {
+export async function send(call: ReadCall, message: ReadResp | Buffer): Promise<boolean> {
   if (isGone(call)) return false;
-  if (!call.write(message)) await writable(call);
+  if (!call.write(message as ReadResp)) await writable(call);
+  return !isGone(call);
+}
+
+/** Writes a page of events at once (bounded by the page size), then waits for the client if needed. */
+async function sendPage(call: ReadCall, entries: ReadEvent[], structuredIds: boolean): Promise<boolean> {
+  if (isGone(call)) return false;
+  let full = false;
+  for (const entry of entries) full = !call.write(encodeReadEvent(entry, structuredIds) as unknown as ReadResp);
+  if (full) await writable(call);
   return !isGone(call);
 }
 
@@ -92,9 +102,7 @@ async function readStream(call: ReadCall, log: EventLog, request: ReadRequest): 
       return;
     }
     first = false;
-    for (const entry of page.events) {
-      if (!(await send(call, readEventMessage(entry, request.structuredIds)))) return;
-    }
+    if (!(await sendPage(call, page.events, request.structuredIds))) return;
     remaining -= BigInt(page.events.length);
     if (BigInt(page.events.length) < pageSize) return;
     const last = page.events[page.events.length - 1]!;
@@ -119,9 +127,7 @@ async function readAll(call: ReadCall, log: EventLog, request: ReadRequest): Pro
       resolveLinks: request.resolveLinks,
       maxScan: SCAN_STEP,
     });
-    for (const entry of page.events) {
-      if (!(await send(call, readEventMessage(entry, request.structuredIds)))) return;
-    }
+    if (!(await sendPage(call, page.events, request.structuredIds))) return;
     remaining -= BigInt(page.events.length);
     const reachedEnd = page.events.length < pageSize && page.scanned < SCAN_STEP;
     if (reachedEnd || page.lastScanned === null) return;

@@ -16,8 +16,18 @@ export function streamsService(log: EventLog) {
     delete: deleteHandler(log),
     tombstone: tombstoneHandler(log),
   };
+  // The client's own definition; Read additionally accepts responses already encoded (read-encoding.ts).
+  const definition = streamsGrpc.StreamsService;
+  const serializeReadResp = definition.read.responseSerialize;
+  const fastDefinition = {
+    ...definition,
+    read: {
+      ...definition.read,
+      responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serializeReadResp(value as never)),
+    },
+  };
   return {
-    definition: streamsGrpc.StreamsService,
+    definition: fastDefinition as unknown as typeof definition,
     implementation,
     /** Ends live subscriptions so that the server can shut down. */
     close: () => subscriptions.closeAll(),

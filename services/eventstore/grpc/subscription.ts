@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import type { EventLog, ReadEvent, StoredEvent } from "../log";
 import { matchesFilter } from "../filter";
 import { LINK_EVENT_TYPE, TOMBSTONE_EVENT_TYPE } from "../stream-metadata";
-import { readEventMessage } from "./codec";
+import { encodeReadEvent } from "./read-encoding";
 import { streamDeleted } from "./errors";
 import { streamsPb } from "./proto";
 import type { ReadRequest } from "./read-request";
@@ -100,10 +100,10 @@ export class Subscription {
           this.call.write(new streamsPb.ReadResp().setCaughtUp(new streamsPb.ReadResp.CaughtUp()));
           return;
         }
-        for (const item of items) {
-          if (!this.write(item)) await writable(this.call);
-          if (this.stopped || generation !== this.generation) return;
-        }
+        let full = false;
+        for (const item of items) full = !this.write(item);
+        if (full) await writable(this.call);
+        if (this.stopped || generation !== this.generation) return;
       }
     } catch (error) {
       fail(this.call, error);
@@ -201,11 +201,11 @@ export class Subscription {
   /** Writes one item, moving the cursor past it. Returns false when the client needs to catch up. */
   private write(item: Item): boolean {
     if (isGone(this.call)) return true;
-    let message: ReadResp;
+    let message: ReadResp | Buffer;
     if ("entry" in item) {
       const original = item.entry.link ?? item.entry.event;
       if (this.live) this.cursor = this.request.target.kind === "stream" ? original.revision : original.position;
-      message = readEventMessage(item.entry, this.request.structuredIds);
+      message = encodeReadEvent(item.entry, this.request.structuredIds);
     } else if ("checkpoint" in item) {
       if (this.live) this.cursor = item.checkpoint;
       const position = item.checkpoint.toString();
@@ -215,7 +215,7 @@ export class Subscription {
     } else {
       return true;
     }
-    return this.call.write(message);
+    return this.call.write(message as ReadResp);
   }
 
   /** Live events: a link is followed to its target when the subscriber asked for that. */

@@ -1,0 +1,192 @@
+// Benchmark of the embedded store through the official client, against raw better-sqlite3 inserts of
+// the same rows at the same durability as the ceiling. `npm run bench:eventstore`; stops by itself.
+// The store runs as its own process (as in production), on a temporary data file.
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import path from "node:path";
+import { EventStoreDBClient, jsonEvent } from "@eventstore/db-client";
+import { EventTable, DURABILITY, nowTicks, openDatabase } from "../services/eventstore/sqlite-store";
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+const STREAMS = 1000;
+const APPENDS_SEQUENTIAL = 2000;
+const APPENDS_CONCURRENT = 20_000;
+const READ_STREAM_EVENTS = 10_000;
+const READ_REPEATS = 7;
+const SUBSCRIPTION_EVENTS = 100_000;
+
+interface Row {
+  measure: string;
+  value: string;
+  note?: string;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function payload(n: number) {
+  return { orderId: `order-${n}`, amount: n % 1000, currency: "EUR", lines: [{ sku: "sku-1", quantity: 1 }] };
+}
+
+function startStore(dataFile: string): Promise<{ child: ChildProcess; connectionString: string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "services/eventstore/main.ts", "--port", "0", "--data-file", dataFile], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    let output = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on (\S+) port=/.exec(output);
+      if (match) resolve({ child, connectionString: match[1]! });
+    });
+    child.on("exit", (code) => reject(new Error(`store exited with ${code}: ${output}`)));
+  });
+}
+
+async function appendsPerSecond(client: EventStoreDBClient, total: number, inFlight: number, prefix: string): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < total) {
+        const n = next++;
+        await client.appendToStream(`${prefix}-${n % STREAMS}`, jsonEvent({ type: "OrderPlaced", data: payload(n) }));
+      }
+    }),
+  );
+  return total / ((performance.now() - started) / 1000);
+}
+
+/** The ceiling: the same rows inserted straight into SQLite, one transaction per `perTransaction` rows. */
+function rawInsertsPerSecond(dir: string, total: number, perTransaction: number): number {
+  const db = openDatabase({ dataFile: path.join(dir, `raw-${perTransaction}.db`) });
+  const table = new EventTable(db);
+  const rows = Array.from({ length: total }, (_, n) => ({
+    position: BigInt(n),
+    streamId: `raw-${n % STREAMS}`,
+    revision: BigInt(Math.floor(n / STREAMS)),
+    id: randomUUID(),
+    type: "OrderPlaced",
+    contentType: "application/json",
+    data: Buffer.from(JSON.stringify(payload(n))),
+    metadata: new Uint8Array(0),
+    created: nowTicks(),
+  }));
+  const started = performance.now();
+  for (let i = 0; i < total; i += perTransaction) {
+    table.transaction(() => {
+      for (const row of rows.slice(i, i + perTransaction)) table.insert(row);
+    });
+  }
+  const perSecond = total / ((performance.now() - started) / 1000);
+  table.close();
+  return perSecond;
+}
+
+async function readMillis(client: EventStoreDBClient, stream: string): Promise<number[]> {
+  const timings: number[] = [];
+  for (let i = 0; i < READ_REPEATS; i += 1) {
+    const started = performance.now();
+    let count = 0;
+    for await (const _ of client.readStream(stream)) count += 1;
+    timings.push(performance.now() - started);
+    if (count !== READ_STREAM_EVENTS) throw new Error(`read ${count} events, expected ${READ_STREAM_EVENTS}`);
+  }
+  return timings;
+}
+
+async function subscriptionEventsPerSecond(client: EventStoreDBClient): Promise<number> {
+  const prefix = `sub-${randomUUID().slice(0, 8)}`;
+  const batch = 1000;
+  const marker = await client.appendToStream(`${prefix}-marker`, jsonEvent({ type: "Marker", data: {} }));
+  for (let b = 0; b < SUBSCRIPTION_EVENTS / batch; b += 1) {
+    await client.appendToStream(`${prefix}-${b % 10}`, Array.from({ length: batch }, (_, i) => jsonEvent({ type: "Tick", data: payload(i) })));
+  }
+  // Subscriptions start after the given position: exactly the 100,000 events are history.
+  const startPosition = marker.position!;
+  const expected = SUBSCRIPTION_EVENTS;
+  const started = performance.now();
+  let count = 0;
+  const subscription = client.subscribeToAll({ fromPosition: startPosition });
+  for await (const event of subscription) {
+    if (event.event?.type === "Tick" && event.event.streamId.startsWith(prefix)) count += 1;
+    if (count >= expected) break;
+  }
+  await subscription.unsubscribe();
+  return count / ((performance.now() - started) / 1000);
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), "eventstore-bench-"));
+  const { child, connectionString } = await startStore(path.join(dir, "store.db"));
+  const client = EventStoreDBClient.connectionString(connectionString);
+  const rows: Row[] = [];
+  try {
+    await appendsPerSecond(client, 500, 8, "warmup");
+    const sequential = await appendsPerSecond(client, APPENDS_SEQUENTIAL, 1, "seq");
+    const concurrent = await appendsPerSecond(client, APPENDS_CONCURRENT, 32, "conc");
+    const rawSequential = rawInsertsPerSecond(dir, APPENDS_SEQUENTIAL, 1);
+    const rawGrouped = rawInsertsPerSecond(dir, APPENDS_CONCURRENT, 32);
+    rows.push(
+      { measure: "appends/s, 1 in flight (client → store)", value: sequential.toFixed(0), note: `${((sequential / rawSequential) * 100).toFixed(1)}% of ceiling` },
+      { measure: "appends/s, 32 in flight (client → store)", value: concurrent.toFixed(0), note: `${((concurrent / rawGrouped) * 100).toFixed(1)}% of ceiling (target ≥ 50%)` },
+      { measure: "ceiling: raw inserts/s, 1 row per transaction", value: rawSequential.toFixed(0) },
+      { measure: "ceiling: raw inserts/s, 32 rows per transaction", value: rawGrouped.toFixed(0) },
+    );
+
+    const stream = `read-${randomUUID()}`;
+    for (let i = 0; i < READ_STREAM_EVENTS; i += 500) {
+      await client.appendToStream(stream, Array.from({ length: 500 }, (_, j) => jsonEvent({ type: "Read", data: payload(i + j) })));
+    }
+    const timings = await readMillis(client, stream);
+    rows.push({
+      measure: `read a ${READ_STREAM_EVENTS.toLocaleString("en")}-event stream, median of ${READ_REPEATS} (ms)`,
+      value: median(timings).toFixed(1),
+      note: `min ${Math.min(...timings).toFixed(1)}, max ${Math.max(...timings).toFixed(1)} (target ≤ 20 ms)`,
+    });
+
+    const subscription = await subscriptionEventsPerSecond(client);
+    rows.push({ measure: `catch-up subscription over ${SUBSCRIPTION_EVENTS.toLocaleString("en")} events (events/s)`, value: subscription.toFixed(0) });
+  } finally {
+    await client.dispose().catch(() => {});
+    child.kill("SIGTERM");
+    rmSync(dir, { recursive: true, force: true });
+  }
+  report(rows);
+}
+
+function report(rows: Row[]): void {
+  const cpu = cpus();
+  const header = [
+    "# Embedded event store benchmark",
+    "",
+    `- date: ${new Date().toISOString()}`,
+    `- machine: ${cpu.length} cores (nproc), ${cpu[0]?.model ?? "unknown cpu"}, node ${process.version}`,
+    `- durability: ${DURABILITY} (every acknowledged append is fsynced, group-committed)`,
+    "- command: `npm run bench:eventstore`",
+    `- setup: store in its own process on a temp data file; client = @eventstore/db-client in the bench process; 1 event per append over ${STREAMS} streams`,
+    "",
+    "| measure | value | note |",
+    "| --- | ---: | --- |",
+    ...rows.map((row) => `| ${row.measure} | ${row.value} | ${row.note ?? ""} |`),
+    "",
+    "The machine is shared and small: compare the ratios measured in one run, not absolute figures across runs.",
+    "",
+  ].join("\n");
+  process.stdout.write(header);
+  mkdirSync(path.join(ROOT, "bench/results"), { recursive: true });
+  writeFileSync(path.join(ROOT, "bench/results/eventstore.md"), header);
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`benchmark failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  },
+);
