@@ -43,6 +43,7 @@ let dir: string;
 let db: ReadDb;
 let projector: RunningProjector;
 const logLines: Record<string, unknown>[] = [];
+let sink: Writable;
 
 function created(productId: string, name: string) {
   return codec.encode(
@@ -87,7 +88,7 @@ beforeAll(async () => {
   const url = `file:${path.join(dir, "read.db")}`;
   await migrateReadDb(url);
   db = await openReadDb(url);
-  const sink = new Writable({
+  sink = new Writable({
     write(chunk, _encoding, done) {
       logLines.push(JSON.parse(chunk.toString()));
       done();
@@ -177,6 +178,60 @@ describe("product projection", () => {
     await expect(applyWithCheckpoint(db, failing, later)).rejects.toThrow("fails after writing");
     expect(await db.product.findUniqueOrThrow({ where: { id: productId } })).toEqual(before);
     expect((await readCheckpoint(db, productProjection.name))!.commit).toBeLessThan(1n << 60n);
+  });
+
+  it("resubscribes when its subscription is dropped, recreating a deleted group without reapplying", async () => {
+    const group = groupName(productProjection);
+    const subscribedBefore = logLines.filter((l) => l.msg === "subscribed").length;
+    await store.client.deletePersistentSubscriptionToAll(group);
+    await eventually(async () => (logLines.filter((l) => l.msg === "subscribed").length > subscribedBefore ? true : undefined), "a new subscription");
+    expect(logLines.some((l) => l.level === 50 && l.msg === "subscription dropped; resubscribing") || logLines.some((l) => l.msg === "subscription ended by the server; resubscribing")).toBe(true);
+
+    // The recreated group starts from the beginning of $all: everything is redelivered, and skipped.
+    const renamed = codec.encode(ProductNameChangedSchema, create(ProductNameChangedSchema, { productId, name: "Floor Lamp", changedAt: at("2026-03-06T10:00:00Z") }), metadata);
+    await store.client.appendToStream(stream, [renamed]);
+    const row = await eventually(async () => {
+      const found = await db.product.findUniqueOrThrow({ where: { id: productId } });
+      return found.revision === 5n ? found : undefined;
+    }, "the rename after resubscribing");
+    expect(row).toMatchObject({ name: "Floor Lamp", inventory: 10n, price: 1999n });
+  });
+
+  it("stops gracefully, finishing the event in hand, and a new projector resumes where the group left off", async () => {
+    await projector.stop();
+    const lampId = randomUUID();
+    await store.client.appendToStream(`product-${lampId}`, [created(lampId, "Stool")]);
+
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const inApply = new Promise<void>((resolve) => (entered = resolve));
+    const slow = {
+      ...productProjection,
+      async apply(tx: Parameters<typeof productProjection.apply>[0], event: ProjectedEvent) {
+        if (event.streamId === `product-${lampId}`) {
+          entered();
+          await released;
+        }
+        await productProjection.apply(tx, event);
+      },
+    };
+    projector = startProjector({ client: store.client, db, projections: [slow], logger: pino({ level: "silent" }), maxRetries: MAX_RETRIES, retryBaseMs: 5 });
+    await inApply;
+    let stopped = false;
+    const stopping = projector.stop().then(() => (stopped = true));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(stopped).toBe(false); // still holding the event
+    release();
+    await stopping;
+    expect((await db.product.findUnique({ where: { id: lampId } }))?.name).toBe("Stool");
+
+    // Restart for the remaining tests: nothing is applied twice.
+    projector = startProjector({ client: store.client, db, projections: [productProjection], logger: pino({ level: "info" }, sink), maxRetries: MAX_RETRIES, retryBaseMs: 5 });
+    const moreId = randomUUID();
+    await store.client.appendToStream(`product-${moreId}`, [created(moreId, "Bench")]);
+    await eventually(() => db.product.findUnique({ where: { id: moreId } }).then((r) => r ?? undefined), "an event appended after the restart");
+    expect((await db.product.findUniqueOrThrow({ where: { id: lampId } })).inventory).toBe(7n);
   });
 
   it("retries a poison event, parks it, and keeps applying the events after it", async () => {
