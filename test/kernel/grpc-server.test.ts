@@ -1,0 +1,356 @@
+// The kernel gRPC server against real clients: grpc-js, connect (gRPC, gRPC-Web, Connect), fetch,
+// buf curl, raw reflection streams, and TLS with a certificate made by openssl.
+import { execFile } from "node:child_process";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import * as grpc from "@grpc/grpc-js";
+import { create, createRegistry, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import { anyUnpack, FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  GetProductRequestSchema,
+  GetProductResponseSchema,
+  ProductQueryService,
+} from "../../gen/eventmall/product/v1/queries_pb";
+import { RevisionConflictSchema } from "../../gen/eventmall/common/v1/command_pb";
+import { BadRequestSchema, ErrorInfoSchema, PreconditionFailureSchema } from "../../gen/google/rpc/error_details_pb";
+import { StatusSchema } from "../../gen/google/rpc/status_pb";
+import { Health, HealthCheckResponse_ServingStatus as Serving } from "../../gen/grpc/health/v1/health_pb";
+import * as reflectV1 from "../../gen/grpc/reflection/v1/reflection_pb";
+import * as reflectV1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb";
+import { aborted, failedPrecondition, invalidArgument } from "../../src/kernel/grpc/errors";
+import { bind, startGrpcServer, type GrpcServer } from "../../src/kernel/grpc/server";
+
+const run = promisify(execFile);
+const QUERY = "eventmall.product.v1.ProductQueryService";
+const silent = pino({ level: "silent" });
+
+// A tiny fake of the query service whose product ids pick a behaviour.
+let releaseSlowCall: () => void = () => {};
+const fakeQueries = bind(ProductQueryService, {
+  async getProduct(request) {
+    switch (request.productId) {
+      case "boom":
+        throw new Error("SELECT * FROM secret_table failed at /srv/app.ts");
+      case "invalid":
+        throw invalidArgument([{ field: "product_id", description: "must be a UUID" }]);
+      case "short":
+        throw failedPrecondition("inventory would go below zero", "INSUFFICIENT_INVENTORY", "product-1");
+      case "conflict":
+        throw aborted("stream moved", { streamName: "product-1", expectedRevision: 3n, actualRevision: 5n });
+      case "slow":
+        await new Promise<void>((resolve) => (releaseSlowCall = resolve));
+        return { product: { productId: "slow", name: "finished" } };
+      default:
+        return { product: { productId: request.productId, name: `name of ${request.productId}`, price: 1200n } };
+    }
+  },
+});
+
+function grpcJsGetProduct(address: string, productId: string) {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  return new Promise<{ name: string }>((resolve, reject) => {
+    client.makeUnaryRequest(
+      `/${QUERY}/GetProduct`,
+      (message: ReturnType<typeof create<typeof GetProductRequestSchema>>) =>
+        Buffer.from(toBinary(GetProductRequestSchema, message)),
+      (bytes: Buffer) => fromBinary(GetProductResponseSchema, bytes),
+      create(GetProductRequestSchema, { productId }),
+      (error, response) => {
+        client.close();
+        if (error) reject(error);
+        else resolve({ name: response!.product!.name });
+      },
+    );
+  });
+}
+
+async function expectConnectError(promise: Promise<unknown>): Promise<ConnectError> {
+  try {
+    await promise;
+  } catch (error) {
+    return ConnectError.from(error);
+  }
+  throw new Error("expected the call to fail");
+}
+
+describe("kernel gRPC server (plaintext)", () => {
+  let server: GrpcServer;
+  let grpcTransport: Transport;
+  let queries: Client<typeof ProductQueryService>;
+
+  beforeAll(async () => {
+    server = await startGrpcServer({ name: "test", port: 0, services: [fakeQueries], logger: silent });
+    grpcTransport = createGrpcTransport({ baseUrl: server.url });
+    queries = createClient(ProductQueryService, grpcTransport);
+  });
+  afterAll(() => server?.close());
+
+  it("answers a grpc-js client over h2c", async () => {
+    expect(await grpcJsGetProduct(`127.0.0.1:${server.port}`, "p1")).toEqual({ name: "name of p1" });
+  });
+
+  it("answers connect clients over gRPC (HTTP/2), gRPC-Web and Connect (HTTP/1.1)", async () => {
+    expect((await queries.getProduct({ productId: "p2" })).product?.price).toBe(1200n);
+    for (const transport of [
+      createGrpcWebTransport({ baseUrl: server.url, httpVersion: "1.1" }),
+      createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }),
+    ]) {
+      const response = await createClient(ProductQueryService, transport).getProduct({ productId: "p3" });
+      expect(response.product?.name).toBe("name of p3");
+    }
+  });
+
+  it("answers Connect JSON over HTTP/1.1 from fetch", async () => {
+    const response = await fetch(`${server.url}/${QUERY}/GetProduct`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ productId: "p4" }),
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ product: { productId: "p4", name: "name of p4", price: "1200" } });
+  });
+
+  it("is described by reflection to buf curl, over v1 and v1alpha", async () => {
+    const base = ["buf", "curl", "--protocol", "grpc", "--http2-prior-knowledge"];
+    const listed = await run("npx", [...base, "--list-methods", server.url]);
+    expect(listed.stdout.split("\n")).toEqual(
+      expect.arrayContaining([
+        `${QUERY}/GetProduct`,
+        `${QUERY}/ListProducts`,
+        "grpc.health.v1.Health/Check",
+        "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+      ]),
+    );
+    for (const protocol of ["grpc-v1", "grpc-v1alpha"]) {
+      const called = await run("npx", [
+        ...base,
+        "--reflect-protocol",
+        protocol,
+        "-d",
+        '{"productId":"p5"}',
+        `${server.url}/${QUERY}/GetProduct`,
+      ]);
+      expect(JSON.parse(called.stdout).product.name).toBe("name of p5");
+    }
+  }, 60_000);
+
+  it("serves raw reflection v1: services, files with imports once per stream, symbols, extensions", async () => {
+    const reflection = createClient(reflectV1.ServerReflection, grpcTransport);
+    const requests: MessageInitShape<typeof reflectV1.ServerReflectionRequestSchema>["messageRequest"][] = [
+      { case: "listServices", value: "" },
+      { case: "fileContainingSymbol", value: `${QUERY}.GetProduct` },
+      { case: "fileByFilename", value: "google/protobuf/timestamp.proto" },
+      // Enum values are scoped beside their enum, as in protoc and grpc-go.
+      { case: "fileContainingSymbol", value: "eventmall.product.v1.PRODUCT_SORT_NAME_ASC" },
+      { case: "fileContainingSymbol", value: "eventmall.product.v1.Product.created_at" },
+      { case: "fileContainingSymbol", value: "no.such.Symbol" },
+      { case: "allExtensionNumbersOfType", value: "eventmall.product.v1.Product" },
+      { case: "fileContainingExtension", value: { containingType: "eventmall.product.v1.Product", extensionNumber: 100 } },
+    ];
+    const responses: reflectV1.ServerReflectionResponse["messageResponse"][] = [];
+    for await (const response of reflection.serverReflectionInfo(
+      (async function* () {
+        for (const messageRequest of requests) yield { host: "h", messageRequest };
+      })(),
+    )) {
+      responses.push(response.messageResponse);
+    }
+    const fileNames = (i: number) => {
+      const r = responses[i];
+      if (r?.case !== "fileDescriptorResponse") throw new Error(`response ${i} is ${r?.case}`);
+      return r.value.fileDescriptorProto.map((bytes) => fromBinary(FileDescriptorProtoSchema, bytes).name);
+    };
+    expect(responses[0]).toMatchObject({ case: "listServicesResponse" });
+    const services = responses[0]?.case === "listServicesResponse" ? responses[0].value.service.map((s) => s.name) : [];
+    expect(services.sort()).toEqual(
+      [QUERY, "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"].sort(),
+    );
+    expect(fileNames(1)).toEqual(["eventmall/product/v1/queries.proto", "google/protobuf/timestamp.proto"]);
+    expect(fileNames(2)).toEqual(["google/protobuf/timestamp.proto"]);
+    expect(fileNames(3)).toEqual(["eventmall/product/v1/queries.proto"]);
+    expect(fileNames(4)).toEqual(["eventmall/product/v1/queries.proto"]);
+    expect(responses[5]).toMatchObject({ case: "errorResponse", value: { errorCode: Code.NotFound } });
+    expect(responses[6]).toMatchObject({
+      case: "allExtensionNumbersResponse",
+      value: { baseTypeName: "eventmall.product.v1.Product", extensionNumber: [] },
+    });
+    expect(responses[7]).toMatchObject({ case: "errorResponse", value: { errorCode: Code.NotFound } });
+  });
+
+  it("serves raw reflection v1alpha with decodable descriptors", async () => {
+    const reflection = createClient(reflectV1alpha.ServerReflection, grpcTransport);
+    const answers = [];
+    for await (const response of reflection.serverReflectionInfo(
+      (async function* () {
+        yield { messageRequest: { case: "fileContainingSymbol" as const, value: "grpc.health.v1.Health" } };
+        yield { messageRequest: { case: "listServices" as const, value: "*" } };
+      })(),
+    )) {
+      answers.push(response);
+    }
+    const files = answers[0]?.messageResponse;
+    if (files?.case !== "fileDescriptorResponse") throw new Error(`unexpected ${files?.case}`);
+    const health = fromBinary(FileDescriptorProtoSchema, files.value.fileDescriptorProto[0]!);
+    expect(health.name).toBe("grpc/health/v1/health.proto");
+    expect(health.service[0]?.method.map((m) => m.name)).toEqual(["Check", "Watch"]);
+    expect(answers[0]?.originalRequest?.messageRequest.case).toBe("fileContainingSymbol");
+    expect(answers[1]?.messageResponse.case).toBe("listServicesResponse");
+  });
+
+  it("reports health per service and NOT_FOUND for an unknown one", async () => {
+    const health = createClient(Health, grpcTransport);
+    expect((await health.check({ service: "" })).status).toBe(Serving.SERVING);
+    expect((await health.check({ service: QUERY })).status).toBe(Serving.SERVING);
+    const unknown = await expectConnectError(health.check({ service: "no.Such" }));
+    expect(unknown.code).toBe(Code.NotFound);
+  });
+
+  it("streams health changes to Watch", async () => {
+    const health = createClient(Health, grpcTransport);
+    const abort = new AbortController();
+    const seen: Serving[] = [];
+    try {
+      for await (const response of health.watch({ service: QUERY }, { signal: abort.signal })) {
+        seen.push(response.status);
+        if (seen.length === 1) server.health.set(QUERY, Serving.NOT_SERVING);
+        if (seen.length === 2) server.health.set(QUERY, Serving.SERVING);
+        if (seen.length === 3) abort.abort();
+      }
+    } catch (error) {
+      expect(ConnectError.from(error).code).toBe(Code.Canceled);
+    }
+    expect(seen).toEqual([Serving.SERVING, Serving.NOT_SERVING, Serving.SERVING]);
+    const unknown = health.watch({ service: "no.Such" }, { signal: AbortSignal.timeout(5_000) });
+    for await (const response of unknown) {
+      expect(response.status).toBe(Serving.SERVICE_UNKNOWN);
+      break;
+    }
+  });
+
+  it("sends error details a connect client decodes", async () => {
+    const invalid = await expectConnectError(queries.getProduct({ productId: "invalid" }));
+    expect(invalid.code).toBe(Code.InvalidArgument);
+    expect(invalid.findDetails(BadRequestSchema)[0]?.fieldViolations).toEqual([
+      expect.objectContaining({ field: "product_id", description: "must be a UUID" }),
+    ]);
+    const short = await expectConnectError(queries.getProduct({ productId: "short" }));
+    expect(short.code).toBe(Code.FailedPrecondition);
+    expect(short.rawMessage).toBe("inventory would go below zero");
+    expect(short.findDetails(ErrorInfoSchema)[0]).toMatchObject({ reason: "INSUFFICIENT_INVENTORY", domain: "eventmall" });
+    expect(short.findDetails(PreconditionFailureSchema)[0]?.violations[0]).toMatchObject({ subject: "product-1" });
+    const conflict = await expectConnectError(queries.getProduct({ productId: "conflict" }));
+    expect(conflict.code).toBe(Code.Aborted);
+    expect(conflict.findDetails(RevisionConflictSchema)[0]).toMatchObject({
+      streamName: "product-1",
+      expectedRevision: 3n,
+      actualRevision: 5n,
+    });
+  });
+
+  it("sends error details a grpc-js client decodes from grpc-status-details-bin", async () => {
+    const error = (await grpcJsGetProduct(`127.0.0.1:${server.port}`, "invalid").catch((e) => e)) as grpc.ServiceError;
+    expect(error.code).toBe(grpc.status.INVALID_ARGUMENT);
+    const [raw] = error.metadata.get("grpc-status-details-bin");
+    const status = fromBinary(StatusSchema, raw as Buffer);
+    expect(status.code).toBe(grpc.status.INVALID_ARGUMENT);
+    const detail = anyUnpack(status.details[0]!, createRegistry(BadRequestSchema));
+    expect(detail).toMatchObject({ fieldViolations: [{ field: "product_id" }] });
+  });
+
+  it("turns a handler exception into INTERNAL without leaking it, and keeps serving", async () => {
+    const error = await expectConnectError(queries.getProduct({ productId: "boom" }));
+    expect(error.code).toBe(Code.Internal);
+    expect(error.rawMessage).toBe("internal error");
+    expect(error.message).not.toContain("secret_table");
+    expect((await queries.getProduct({ productId: "after" })).product?.name).toBe("name of after");
+  });
+
+  it("rejects an oversize message with RESOURCE_EXHAUSTED and keeps serving", async () => {
+    const huge = "x".repeat(5 * 1024 * 1024);
+    const overGrpc = await expectConnectError(queries.getProduct({ productId: huge }));
+    expect(overGrpc.code).toBe(Code.ResourceExhausted);
+    const connect = createClient(ProductQueryService, createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }));
+    const overConnect = await expectConnectError(connect.getProduct({ productId: huge }));
+    expect(overConnect.code).toBe(Code.ResourceExhausted);
+    expect((await queries.getProduct({ productId: "small" })).product?.name).toBe("name of small");
+  });
+});
+
+describe("kernel gRPC server shutdown", () => {
+  it("finishes an in-flight call, goes NOT_SERVING, ends Watch streams and refuses new connections", async () => {
+    const server = await startGrpcServer({ name: "test", port: 0, services: [fakeQueries], logger: silent });
+    const transport = createGrpcTransport({ baseUrl: server.url });
+    const queries = createClient(ProductQueryService, transport);
+    const watched: Serving[] = [];
+    const watching = (async () => {
+      for await (const response of createClient(Health, transport).watch({ service: "" })) watched.push(response.status);
+    })();
+    const slow = queries.getProduct({ productId: "slow" });
+    await expect.poll(() => watched.length).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // let the slow call reach its handler
+    const closing = server.close();
+    releaseSlowCall();
+    expect((await slow).product?.name).toBe("finished");
+    await closing;
+    await watching;
+    expect(watched).toEqual([Serving.SERVING, Serving.NOT_SERVING]);
+    const fresh = createClient(ProductQueryService, createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }));
+    expect((await expectConnectError(fresh.getProduct({ productId: "late" }))).code).toBe(Code.Unavailable);
+  });
+});
+
+describe("kernel gRPC server over TLS", () => {
+  let dir: string;
+  let server: GrpcServer;
+  let ca: Buffer;
+
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), "grpc-tls-"));
+    await run("openssl", [
+      "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+      "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+      "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem"),
+    ]);
+    ca = await fs.readFile(path.join(dir, "cert.pem"));
+    server = await startGrpcServer({
+      name: "tls",
+      port: 0,
+      services: [fakeQueries],
+      tls: { certFile: path.join(dir, "cert.pem"), keyFile: path.join(dir, "key.pem") },
+      logger: silent,
+    });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it("serves gRPC over h2 and Connect over HTTP/1.1 (ALPN) with a trusted self-signed certificate", async () => {
+    expect(server.url).toMatch(/^https:\/\//);
+    const overH2 = createClient(ProductQueryService, createGrpcTransport({ baseUrl: server.url, nodeOptions: { ca } }));
+    expect((await overH2.getProduct({ productId: "t1" })).product?.name).toBe("name of t1");
+    const overH1 = createClient(
+      ProductQueryService,
+      createConnectTransport({ baseUrl: server.url, httpVersion: "1.1", nodeOptions: { ca } }),
+    );
+    expect((await overH1.getProduct({ productId: "t2" })).product?.name).toBe("name of t2");
+    const client = new grpc.Client(`127.0.0.1:${server.port}`, grpc.credentials.createSsl(ca));
+    const viaGrpcJs = await new Promise((resolve, reject) =>
+      client.makeUnaryRequest(
+        `/${QUERY}/GetProduct`,
+        (m: ReturnType<typeof create<typeof GetProductRequestSchema>>) => Buffer.from(toBinary(GetProductRequestSchema, m)),
+        (b: Buffer) => fromBinary(GetProductResponseSchema, b),
+        create(GetProductRequestSchema, { productId: "t3" }),
+        (error, response) => (client.close(), error ? reject(error) : resolve(response?.product?.name)),
+      ),
+    );
+    expect(viaGrpcJs).toBe("name of t3");
+  });
+});
