@@ -167,12 +167,15 @@ export class SqliteEventLog implements EventLog {
     const exists = state.lastRevision !== null && !softDeleted;
     const expected = request.expected;
     if (expected.kind === "stream_exists" && softDeleted) return { ok: false, reason: "stream_deleted" };
+    // As in EventStoreDB, a stream with metadata but no events yet counts as existing for stream_exists.
+    const existsForExpectation =
+      exists || (state.lastRevision === null && !isMetastream(request.streamId) && this.state(metastreamOf(request.streamId)).lastRevision !== null);
 
     if (request.kind === "append") {
       const accepted =
         expected.kind === "any" ||
         (expected.kind === "no_stream" && !exists) ||
-        (expected.kind === "stream_exists" && exists) ||
+        (expected.kind === "stream_exists" && existsForExpectation) ||
         (expected.kind === "exact" && state.lastRevision === expected.revision);
       if (!accepted) {
         return this.idempotentOutcome(request.streamId, expected, request.events, state) ?? {
@@ -188,7 +191,7 @@ export class SqliteEventLog implements EventLog {
       if (request.events.length === 0) {
         return { ok: true, revision: state.lastRevision ?? -1n, position: this.lastPositionOf(request.streamId, state) };
       }
-      if (softDeleted) this.recreate(request.streamId, state.lastRevision! + 1n, written);
+      if (softDeleted) this.recreate(request.streamId, (state.lastRevision ?? -1n) + 1n, written);
       let revision = state.lastRevision ?? -1n;
       for (const proposed of request.events) {
         revision += 1n;

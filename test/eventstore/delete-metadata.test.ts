@@ -157,3 +157,21 @@ describe("links", () => {
     ]);
   });
 });
+
+describe("expected revision stream_exists", () => {
+  it("accepts a stream that has metadata but no events yet, and rejects a soft-deleted stream with StreamDeleted", async () => {
+    const stream = uniqueStream("exists");
+    await store.client.setStreamMetadata(stream, { maxCount: 5 });
+    expect((await store.client.appendToStream(stream, events(1), { expectedRevision: "stream_exists" })).nextExpectedRevision).toBe(0n);
+    await store.client.deleteStream(stream);
+    const error = await failureOfPromise(store.client.appendToStream(stream, events(1), { expectedRevision: "stream_exists" }));
+    expect(error).toBeInstanceOf(StreamDeletedError);
+  });
+
+  it("lets a stream soft-deleted before it had events be created", async () => {
+    const stream = uniqueStream("exists");
+    await store.client.deleteStream(stream).catch(() => undefined);
+    expect((await store.client.appendToStream(stream, events(2), { expectedRevision: "no_stream" })).nextExpectedRevision).toBe(1n);
+    expect(revisionsOf(await collect(store.client.readStream(stream)))).toEqual([0n, 1n]);
+  });
+});
