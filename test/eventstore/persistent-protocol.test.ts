@@ -3,7 +3,7 @@
 // are this server's (the official client never sends them), so this runs against the embedded store only.
 import { createRequire } from "node:module";
 import { credentials, status, type ClientDuplexStream, type ServiceError } from "@grpc/grpc-js";
-import { START, persistentSubscriptionToStreamSettingsFromDefaults as streamSettings } from "@eventstore/db-client";
+import { START, jsonEvent, persistentSubscriptionToStreamSettingsFromDefaults as streamSettings } from "@eventstore/db-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore, uniqueStream, type StoreUnderTest } from "./harness";
 import { Inbox, append, n, uniqueGroup } from "./persistent-support";
@@ -139,5 +139,18 @@ describe.skipIf(external)("PersistentSubscriptions bad input", () => {
     const next = await check.take(2);
     expect(next.map(n).sort()).toEqual([1, 2]);
     await check.subscription.unsubscribe();
+  });
+
+  it("survives garbage appended to the config stream and restarts with the last readable configs", async () => {
+    const stream = uniqueStream("pp");
+    const group = uniqueGroup();
+    await store.client.createPersistentSubscriptionToStream(stream, group, streamSettings());
+    await store.client.appendToStream("$persistentSubscriptionConfig", [
+      jsonEvent({ type: "$PersistentConfig", data: { entries: [{ nonsense: true }] } }),
+      jsonEvent({ type: "$PersistentConfig", data: { hello: "world" } }),
+    ]);
+    await store.client.restartPersistentSubscriptionSubsystem();
+    const listed = await store.client.listPersistentSubscriptionsToStream(stream);
+    expect(listed.map((entry) => entry.groupName)).toEqual([group]);
   });
 });

@@ -215,6 +215,21 @@ describe("persistent subscription to a stream", () => {
     await inbox.subscription.unsubscribe();
   });
 
+  it("takes no action on nack stop, as EventStoreDB: the message comes back after its timeout", async () => {
+    const stream = uniqueStream("ps");
+    const group = uniqueGroup();
+    await append(store.client, stream, 1);
+    await store.client.createPersistentSubscriptionToStream(stream, group, streamSettings({ startFrom: START, messageTimeout: 200 }));
+    const inbox = subscribe(stream, group);
+    const [first] = await inbox.take(1);
+    await inbox.subscription.nack("stop", "stopping", first!);
+    const [again] = await inbox.take(1);
+    expect(n(again!)).toBe(0);
+    expect(again!.retryCount).toBe(1);
+    await inbox.subscription.ack(again!);
+    await inbox.subscription.unsubscribe();
+  });
+
   it("replays parked messages only up to stopAt", async () => {
     const stream = uniqueStream("ps");
     const group = uniqueGroup();

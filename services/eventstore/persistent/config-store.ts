@@ -13,11 +13,23 @@ interface ConfigSnapshot {
   entries: StoredGroupConfig[];
 }
 
-export function loadConfigs(log: EventLog): GroupConfig[] {
-  const read = log.readStream(CONFIG_STREAM, { from: "end", direction: "backwards", maxCount: 1n });
-  if (read.kind !== "ok" || read.events.length === 0) return [];
-  const snapshot = JSON.parse(new TextDecoder().decode(read.events[0]!.event.data)) as ConfigSnapshot;
-  return snapshot.entries.map(fromStored);
+/**
+ * The latest readable snapshot. Anyone may append to the config stream through the Streams API,
+ * so unreadable snapshots are passed over rather than allowed to stop the store from starting.
+ */
+export function loadConfigs(log: EventLog, onUnreadable: (error: unknown) => void): GroupConfig[] {
+  const read = log.readStream(CONFIG_STREAM, { from: "end", direction: "backwards", maxCount: 100n });
+  if (read.kind !== "ok") return [];
+  for (const { event } of read.events) {
+    try {
+      const snapshot = JSON.parse(new TextDecoder().decode(event.data)) as ConfigSnapshot;
+      if (!Array.isArray(snapshot.entries)) throw new Error("no entries");
+      return snapshot.entries.map(fromStored);
+    } catch (error) {
+      onUnreadable(error);
+    }
+  }
+  return [];
 }
 
 /** Writes snapshots one at a time, in call order, each taken when its turn comes. */

@@ -87,5 +87,7 @@ export function strategyFor(name: ConsumerStrategyName): ConsumerStrategy {
       return new DispatchToSingle();
     case "Pinned":
       return new Pinned();
+    default:
+      throw new Error(`Consumer strategy ${String(name)} does not exist.`);
   }
 }

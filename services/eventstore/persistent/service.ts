@@ -172,9 +172,10 @@ function serveRead(subsystem: PersistentSubscriptionSubsystem, call: grpc.Server
         fail(error);
       },
     };
-    call.write(confirmationResponse(groupKey(stream, options.getGroupName())));
     group = target;
     consumer = target.addConsumer(connection);
+    // Events follow on a later turn (the group pumps asynchronously), so this goes out first.
+    call.write(confirmationResponse(groupKey(stream, options.getGroupName())));
   };
 
   call.on("data", (request: ReadReq) => {

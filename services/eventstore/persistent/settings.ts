@@ -236,6 +236,12 @@ export function toStored(config: GroupConfig): StoredGroupConfig {
 }
 
 export function fromStored(stored: StoredGroupConfig): GroupConfig {
+  if (typeof stored?.stream !== "string" || typeof stored.group !== "string" || typeof stored.settings !== "object") {
+    throw new Error("not a subscription group config");
+  }
+  const reason = invalidSettingsReason(stored.settings);
+  if (reason) throw new Error(reason);
+  if (stored.filter?.regex !== undefined) new RegExp(stored.filter.regex);
   const startFrom: StartFrom =
     stored.startFrom.kind === "at" ? { kind: "at", value: BigInt(stored.startFrom.value) } : stored.startFrom;
   return { ...stored, startFrom };

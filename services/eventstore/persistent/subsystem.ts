@@ -1,7 +1,7 @@
 // All subscription groups of one store: their lifecycle and their configs, which are
 // persisted in the log so they survive restarts.
 import type { EventLog } from "../log";
-import { ConfigWriter, loadConfigs } from "./config-store";
+import { CONFIG_STREAM, ConfigWriter, loadConfigs } from "./config-store";
 import { subscriptionDoesNotExist, subscriptionDropped, subscriptionExists } from "./errors";
 import { SubscriptionGroup, type GroupLogger } from "./group";
 import { groupKey, type GroupConfig } from "./settings";
@@ -20,7 +20,15 @@ export class PersistentSubscriptionSubsystem {
   }
 
   start(): void {
-    for (const config of loadConfigs(this.log)) this.startGroup(config);
+    const configs = loadConfigs(this.log, (error) => this.logger.error(`skipping an unreadable ${CONFIG_STREAM} snapshot`, error));
+    for (const config of configs) {
+      try {
+        this.startGroup(config);
+      } catch (error) {
+        this.groups.delete(groupKey(config.stream, config.group));
+        this.logger.error(`persistent subscription ${groupKey(config.stream, config.group)} could not start`, error);
+      }
+    }
   }
 
   get(stream: string, group: string): SubscriptionGroup {
