@@ -14,6 +14,8 @@ import {
   type EventStoreDBClient,
   type JSONType,
   type ReadRevision,
+  type ReadStreamOptions,
+  type RecordedEvent,
 } from "@eventstore/db-client";
 import { EventCodec, type EventMetadata } from "./event-codec";
 import type { Decider } from "./decider";
@@ -119,18 +121,12 @@ export class AggregateRepository<State, Command, Event extends Message> {
     let revision = snapshot?.revision;
     let eventsRead = 0;
     const fromRevision: ReadRevision = snapshot ? snapshot.revision + 1n : START;
-    try {
-      for await (const resolved of this.client.readStream(this.streamName(id), { fromRevision, direction: FORWARDS })) {
-        const recorded = resolved.event;
-        if (!recorded) continue;
-        if (!recorded.isJson) throw new Error(`event ${recorded.id} in ${recorded.streamId} is not JSON`);
-        const event = this.codec.decode(recorded.type, recorded.data).message as Event;
-        state = this.definition.decider.evolve(state, event);
-        revision = recorded.revision;
-        eventsRead++;
-      }
-    } catch (error) {
-      if (!(error instanceof StreamNotFoundError)) throw error;
+    for (const recorded of await this.read(this.streamName(id), { fromRevision, direction: FORWARDS })) {
+      if (!recorded.isJson) throw new Error(`event ${recorded.id} in ${recorded.streamId} is not JSON`);
+      const event = this.codec.decode(recorded.type, recorded.data).message as Event;
+      state = this.definition.decider.evolve(state, event);
+      revision = recorded.revision;
+      eventsRead++;
     }
     return { state, revision, snapshotRevision: snapshot?.revision, eventsRead };
   }
@@ -208,19 +204,32 @@ export class AggregateRepository<State, Command, Event extends Message> {
     const codec = this.definition.snapshot;
     if (!codec) return undefined;
     const stream = this.snapshotStreamName(id);
+    const [recorded] = await this.read(stream, { fromRevision: END, direction: BACKWARDS, maxCount: 1 });
+    if (!recorded || !recorded.isJson || recorded.type !== codec.type) return undefined;
+    const metadata = recorded.metadata as { revision?: unknown; schemaVersion?: unknown } | undefined;
+    if (metadata?.schemaVersion !== codec.schemaVersion) return undefined;
+    if (typeof metadata.revision !== "string" || !SNAPSHOT_REVISION_PATTERN.test(metadata.revision)) return undefined;
     try {
-      for await (const resolved of this.client.readStream(stream, { fromRevision: END, direction: BACKWARDS, maxCount: 1 })) {
-        const recorded = resolved.event;
-        if (!recorded || !recorded.isJson || recorded.type !== codec.type) return undefined;
-        const metadata = recorded.metadata as { revision?: unknown; schemaVersion?: unknown } | undefined;
-        if (metadata?.schemaVersion !== codec.schemaVersion) return undefined;
-        if (typeof metadata.revision !== "string" || !SNAPSHOT_REVISION_PATTERN.test(metadata.revision)) return undefined;
-        return { state: codec.decode(recorded.data), revision: BigInt(metadata.revision) };
+      return { state: codec.decode(recorded.data), revision: BigInt(metadata.revision) };
+    } catch (error) {
+      this.options.logger?.warn({ err: error, stream }, "unreadable snapshot ignored; replaying the full stream");
+      return undefined;
+    }
+  }
+
+  /**
+   * Reads a stream to its end ([] when it does not exist). Always drains the read: leaving a
+   * for-await early leaves the client's gRPC call open, and client.dispose() then never resolves.
+   */
+  private async read(stream: string, options: ReadStreamOptions): Promise<RecordedEvent[]> {
+    const events: RecordedEvent[] = [];
+    try {
+      for await (const resolved of this.client.readStream(stream, options)) {
+        if (resolved.event) events.push(resolved.event);
       }
     } catch (error) {
-      if (error instanceof StreamNotFoundError) return undefined;
-      this.options.logger?.warn({ err: error, stream }, "unreadable snapshot ignored; replaying the full stream");
+      if (!(error instanceof StreamNotFoundError)) throw error;
     }
-    return undefined;
+    return events;
   }
 }
