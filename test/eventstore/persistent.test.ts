@@ -215,6 +215,44 @@ describe("persistent subscription to a stream", () => {
     await inbox.subscription.unsubscribe();
   });
 
+  it("parks a message that keeps timing out once maxRetryCount is spent", async () => {
+    const stream = uniqueStream("ps");
+    const group = uniqueGroup();
+    await append(store.client, stream, 1);
+    await store.client.createPersistentSubscriptionToStream(
+      stream,
+      group,
+      streamSettings({ startFrom: START, messageTimeout: 100, maxRetryCount: 1 }),
+    );
+    const inbox = subscribe(stream, group);
+    const deliveries = await inbox.take(2);
+    expect(deliveries.map((delivered) => delivered.retryCount)).toEqual([0, 1]);
+    await eventually(async () => ((await info(stream, group)).stats.parkedMessageCount === 1n ? true : undefined), "parked after timeouts");
+    await inbox.subscription.unsubscribe();
+  });
+
+  it("checkpoints once maxCheckpointCount messages are done, without waiting for checkPointAfter", async () => {
+    const stream = uniqueStream("ps");
+    const group = uniqueGroup();
+    await append(store.client, stream, 5);
+    await store.client.createPersistentSubscriptionToStream(
+      stream,
+      group,
+      streamSettings({ startFrom: START, checkPointAfter: 600_000, checkPointLowerBound: 5, checkPointUpperBound: 5 }),
+    );
+    const inbox = subscribe(stream, group);
+    const delivered = await inbox.take(5);
+    await inbox.subscription.ack(...delivered.slice(0, 3));
+    await eventually(async () => ((await info(stream, group)).stats.totalInFlightMessages === 2 ? true : undefined), "three acks processed");
+    expect((await info(stream, group)).stats.lastCheckpointedEventRevision).toBeUndefined();
+    await inbox.subscription.ack(...delivered.slice(3));
+    await eventually(
+      async () => ((await info(stream, group)).stats.lastCheckpointedEventRevision === 4n ? true : undefined),
+      "checkpoint at 4",
+    );
+    await inbox.subscription.unsubscribe();
+  });
+
   it("takes no action on nack stop, as EventStoreDB: the message comes back after its timeout", async () => {
     const stream = uniqueStream("ps");
     const group = uniqueGroup();
