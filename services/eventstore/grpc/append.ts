@@ -113,7 +113,20 @@ interface PendingBatch {
 /** At most this many correlation ids may be open (options sent, not final) on one call. */
 const MAX_OPEN_BATCHES = 10_000;
 
-export function batchAppendHandler(log: EventLog) {
+/** Open BatchAppend calls (clients keep one open per connection), so that a stopping server can end them. */
+export class BatchAppendCalls {
+  private readonly finishers = new Set<() => void>();
+  add(finish: () => void): () => void {
+    this.finishers.add(finish);
+    return () => this.finishers.delete(finish);
+  }
+  /** Ends every call once its in-flight appends are answered. */
+  endAll(): void {
+    for (const finish of [...this.finishers]) finish();
+  }
+}
+
+export function batchAppendHandler(log: EventLog, calls: BatchAppendCalls) {
   return (call: ServerDuplexStream<BatchAppendReq, BatchAppendResp>) => {
     const open = new Map<string, PendingBatch>();
     // Batches already answered with an error: their remaining requests are ignored (one answer per id).
@@ -127,6 +140,7 @@ export function batchAppendHandler(log: EventLog) {
       if (!call.cancelled && !call.writableEnded) call.write(response);
     };
     call.on("data", (request: BatchAppendReq) => {
+      if (ended) return;
       const correlation = request.getCorrelationId();
       const key = correlation ? correlation.serializeBinary().toString() : "";
       if (rejected.has(key)) {
@@ -175,6 +189,10 @@ export function batchAppendHandler(log: EventLog) {
           finishIfDone();
         });
     });
+    const forget = calls.add(() => {
+      ended = true;
+      finishIfDone();
+    });
     call.on("end", () => {
       ended = true;
       finishIfDone();
@@ -182,6 +200,8 @@ export function batchAppendHandler(log: EventLog) {
     call.on("error", () => {
       ended = true;
     });
+    call.on("close", forget);
+    call.on("cancelled", forget);
   };
 }
 

@@ -1,7 +1,7 @@
 // The Streams service: the client's own service definition, bound to the log.
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { EventLog } from "../log";
-import { appendHandler, batchAppendHandler } from "./append";
+import { appendHandler, BatchAppendCalls, batchAppendHandler } from "./append";
 import { deleteHandler, tombstoneHandler } from "./delete";
 import { streamsGrpc } from "./proto";
 import { readHandler } from "./read";
@@ -9,10 +9,11 @@ import { SubscriptionRegistry } from "./subscription";
 
 export function streamsService(log: EventLog) {
   const subscriptions = new SubscriptionRegistry();
+  const batchAppends = new BatchAppendCalls();
   const implementation: UntypedServiceImplementation = {
     read: readHandler(log, subscriptions),
     append: appendHandler(log),
-    batchAppend: batchAppendHandler(log),
+    batchAppend: batchAppendHandler(log, batchAppends),
     delete: deleteHandler(log),
     tombstone: tombstoneHandler(log),
   };
@@ -29,7 +30,10 @@ export function streamsService(log: EventLog) {
   return {
     definition: fastDefinition as unknown as typeof definition,
     implementation,
-    /** Ends live subscriptions so that the server can shut down. */
-    close: () => subscriptions.closeAll(),
+    /** Ends live subscriptions and open BatchAppend calls so that the server can shut down. */
+    close: () => {
+      subscriptions.closeAll();
+      batchAppends.endAll();
+    },
   };
 }
