@@ -29,6 +29,7 @@ async function shutdown(signal: string) {
     await projector.stop();
     await client.dispose();
     await db.$disconnect();
+    log.info("stopped");
   } catch (error) {
     log.error({ err: error }, "error during shutdown");
     process.exitCode = 1;

@@ -18,6 +18,7 @@ async function shutdown(signal: string) {
   try {
     await server.close();
     await db.$disconnect();
+    log.info("stopped");
   } catch (error) {
     log.error({ err: error }, "error during shutdown");
     process.exitCode = 1;

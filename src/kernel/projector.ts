@@ -83,9 +83,11 @@ class ProjectionRunner {
           bufferSize: this.options.bufferSize ?? 10,
         });
         this.subscription = subscription;
-        this.log.info({ group: groupName(this.projection) }, "subscribed");
-        for await (const resolved of subscription) {
+        subscription.once("confirmation", () => {
           attempt = 0;
+          this.log.info({ group: groupName(this.projection) }, "subscribed");
+        });
+        for await (const resolved of subscription) {
           this.handling = true;
           try {
             await this.handle(subscription, resolved);

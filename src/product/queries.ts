@@ -126,8 +126,10 @@ function parseKey(order: Order, k: string): KeyValue | undefined {
       const date = new Date(k);
       return Number.isNaN(date.getTime()) ? undefined : date;
     }
-    case "price":
-      return /^-?\d{1,19}$/.test(k) ? BigInt(k) : undefined;
+    case "price": {
+      const price = /^-?\d{1,19}$/.test(k) ? BigInt(k) : undefined;
+      return price !== undefined && BigInt.asIntN(64, price) === price ? price : undefined;
+    }
     case "nameFolded":
       return k;
   }

@@ -181,6 +181,9 @@ describe("ProductQueryService", () => {
     expect(first.nextPageToken).not.toBe("");
     await expectCode(client.listProducts({ pageSize: 2, sort: ProductSort.NAME_ASC, pageToken: first.nextPageToken }), Code.InvalidArgument);
     await expectCode(client.listProducts({ pageSize: 2, sort: ProductSort.PRICE_ASC, nameContains: "a", pageToken: first.nextPageToken }), Code.InvalidArgument);
+    // A tampered token (right scope, key out of the column's range) is refused, not passed to the database.
+    const tampered = { ...JSON.parse(Buffer.from(first.nextPageToken, "base64url").toString()), k: "99999999999999999999" };
+    await expectCode(client.listProducts({ pageSize: 2, sort: ProductSort.PRICE_ASC, pageToken: Buffer.from(JSON.stringify(tampered)).toString("base64url") }), Code.InvalidArgument);
     // The same token with the same filter and sort is fine, with any page size.
     const second = await client.listProducts({ pageSize: 5, sort: ProductSort.PRICE_ASC, pageToken: first.nextPageToken });
     expect(second.products).toHaveLength(5);
