@@ -1,0 +1,93 @@
+// `npm start`: the whole suite on one machine — embedded event store, command service, projector,
+// query service — as separate processes, after applying the read database's migrations.
+// Settings come from the environment (src/kernel/config.ts): DATA_DIR, EVENTSTORE_PORT, COMMAND_PORT,
+// QUERY_PORT, ... ; port 0 picks free ports (the command service and projector are told where the
+// event store actually listens).
+import { execFile } from "node:child_process";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { startSupervisor, type ChildSpec, type Supervisor } from "../src/kernel/supervisor";
+
+const repoRoot = path.resolve(import.meta.dirname, "..");
+
+function service(name: string, file: string, readyLine: RegExp, extra: Partial<ChildSpec> = {}): ChildSpec {
+  return { name, command: process.execPath, args: ["--import", "tsx", path.join(repoRoot, file)], readyLine, ...extra };
+}
+
+const useStartedEventStore = (addresses: Readonly<Record<string, string>>) => ({
+  EVENTSTORE_CONNECTION_STRING: addresses.eventstore!,
+});
+
+export const eventmallProcesses: ChildSpec[] = [
+  service("eventstore", "services/eventstore/main.ts", /eventstore listening on (esdb:\/\/\S+)/),
+  service("command", "services/command/main.ts", /command service listening on (https?:\/\/\S+)/, {
+    env: useStartedEventStore,
+    grpcHealth: true,
+  }),
+  service("projector", "services/projector/main.ts", /"msg":"projector started"/, { env: useStartedEventStore }),
+  service("query", "services/query/main.ts", /"url":"(https?:\/\/[^"]+)".*"msg":"query service listening"/, {
+    grpcHealth: true,
+  }),
+];
+
+export interface StartOptions {
+  env?: NodeJS.ProcessEnv;
+  output?: (line: string) => void;
+  readyTimeoutMs?: number;
+  stopTimeoutMs?: number;
+}
+
+/** Migrates the read database, then starts every process; resolves once all are ready. */
+export async function startEventmall(options: StartOptions = {}): Promise<Supervisor> {
+  const env = options.env ?? process.env;
+  const output = options.output ?? ((line: string) => process.stdout.write(`${line}\n`));
+  await fs.mkdir(path.resolve(repoRoot, env.DATA_DIR || "data"), { recursive: true });
+  // prisma.config.ts derives the database URL from the same environment the services get.
+  const migrated = await promisify(execFile)(path.join(repoRoot, "node_modules", ".bin", "prisma"), ["migrate", "deploy"], {
+    cwd: repoRoot,
+    env: { ...env, CHECKPOINT_DISABLE: "1" },
+  });
+  for (const line of migrated.stdout.split("\n").filter((l) => l.trim())) output(`[migrate] ${line}`);
+  return startSupervisor({
+    children: eventmallProcesses,
+    env,
+    cwd: repoRoot,
+    output,
+    readyTimeoutMs: options.readyTimeoutMs,
+    stopTimeoutMs: options.stopTimeoutMs,
+  });
+}
+
+async function main(): Promise<void> {
+  let suite: Supervisor;
+  try {
+    suite = await startEventmall();
+  } catch (error) {
+    process.stderr.write(`eventmall failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
+  process.stdout.write(
+    [
+      "",
+      "eventmall is up:",
+      `  event store      ${suite.addresses.eventstore}`,
+      `  command service  ${suite.addresses.command}   (gRPC, gRPC-Web, Connect; reflection on)`,
+      `  query service    ${suite.addresses.query}   (gRPC, gRPC-Web, Connect; reflection on)`,
+      "Ctrl-C stops everything.",
+      "",
+    ].join("\n"),
+  );
+  const stop = (signal: string) => {
+    process.stdout.write(`[supervisor] ${signal}: stopping\n`);
+    suite.stop().then(() => process.exit(0));
+  };
+  process.once("SIGINT", () => stop("SIGINT"));
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  const exit = await suite.failed;
+  process.stderr.write(`eventmall stopped: ${exit.name} died (code ${exit.code}, signal ${exit.signal})\n`);
+  process.exit(1);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) void main();
