@@ -5,6 +5,7 @@
 import type { EventLog, ReadEvent } from "../log";
 import { Consumer, strategyFor, type ConsumerConnection, type ConsumerStrategy } from "./consumers";
 import { maximumSubscribersReached, subscriptionDoesNotExist, type RpcError } from "./errors";
+import { ProgressTracker } from "./progress";
 import { groupKey, type GroupConfig } from "./settings";
 import { sourceFor, type EventSource } from "./source";
 import {
@@ -64,11 +65,7 @@ export class SubscriptionGroup {
   private lastKnownSeq: bigint | undefined;
   private totalItems = 0;
 
-  // Checkpoint bookkeeping: every message read from the source is pending until done.
-  private pendingSeqs: bigint[] = [];
-  private pendingHead = 0;
-  private readonly doneSeqs = new Set<bigint>();
-  private lastContiguousDone: bigint | undefined;
+  private progress = new ProgressTracker(undefined);
   private lastCheckpointSeq: bigint | undefined;
   private completedSinceCheckpoint = 0;
   private lastCheckpointAt = Date.now();
@@ -97,7 +94,7 @@ export class SubscriptionGroup {
   start(): void {
     const checkpoint = readCheckpoint(this.log, this.key);
     this.lastCheckpointSeq = checkpoint;
-    this.lastContiguousDone = checkpoint;
+    this.progress = new ProgressTracker(checkpoint);
     this.cursor = checkpoint !== undefined ? checkpoint + 1n : this.source.cursorFor(this.config.startFrom);
     this.parked = readParkedRange(this.log, this.key);
     this.unsubscribe = this.log.onCommitted((events) => {
@@ -273,7 +270,7 @@ export class SubscriptionGroup {
       const batch = this.source.read(this.cursor, batchSize);
       for (const message of batch.messages) {
         this.buffer.push({ ...message, retryCount: 0, replayed: false });
-        this.pendingSeqs.push(message.seq);
+        this.progress.read(message.seq);
         this.lastKnownSeq = message.seq;
       }
       this.cursor = batch.next;
@@ -358,25 +355,19 @@ export class SubscriptionGroup {
     })().finally(() => {
       this.backgroundWrites.delete(write);
       if (this.stopped) return;
-      this.complete(message);
-      this.afterProgress();
+      try {
+        this.complete(message);
+        this.afterProgress();
+      } catch (error) {
+        this.logger.error(`persistent subscription ${this.key} failed after parking`, error);
+      }
     });
     this.backgroundWrites.add(write);
   }
 
   private complete(message: Message): void {
     if (message.replayed) return;
-    this.doneSeqs.add(message.seq);
-    while (this.pendingHead < this.pendingSeqs.length && this.doneSeqs.has(this.pendingSeqs[this.pendingHead]!)) {
-      const seq = this.pendingSeqs[this.pendingHead]!;
-      this.doneSeqs.delete(seq);
-      this.lastContiguousDone = seq;
-      this.pendingHead++;
-    }
-    if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pendingSeqs.length) {
-      this.pendingSeqs = this.pendingSeqs.slice(this.pendingHead);
-      this.pendingHead = 0;
-    }
+    this.progress.finished(message.seq);
     this.completedSinceCheckpoint++;
   }
 
@@ -387,22 +378,18 @@ export class SubscriptionGroup {
 
   private tick(): void {
     if (this.stopped) return;
-    const now = Date.now();
-    for (const entry of [...this.outstanding.values()]) {
-      if (entry.deadline > now) continue;
-      this.release(entry);
-      this.retryOrPark(entry.message);
+    try {
+      const now = Date.now();
+      for (const entry of [...this.outstanding.values()]) {
+        if (entry.deadline > now) continue;
+        this.release(entry);
+        this.retryOrPark(entry.message);
+      }
+      this.maybeCheckpoint(true);
+      this.pump();
+    } catch (error) {
+      this.logger.error(`persistent subscription ${this.key} failed on its timer`, error);
     }
-    this.maybeCheckpoint(true);
-    this.pump();
-  }
-
-  /** Highest sequence such that it and everything before it is done. */
-  private checkpointCandidate(): bigint | undefined {
-    if (this.pendingHead < this.pendingSeqs.length) return this.lastContiguousDone;
-    const scanned = this.cursor - 1n;
-    if (this.lastContiguousDone === undefined) return scanned >= 0n ? scanned : undefined;
-    return scanned > this.lastContiguousDone ? scanned : this.lastContiguousDone;
   }
 
   /** EventStoreDB's rule: at maxCheckpointCount at once, or at minCheckpointCount once checkpointAfter passed. */
@@ -413,7 +400,7 @@ export class SubscriptionGroup {
     const dueByCount = done >= maxCheckpointCount;
     const dueByTime = isTimeCheck && Date.now() - this.lastCheckpointAt >= checkpointAfterMs && done >= minCheckpointCount;
     if (!dueByCount && !dueByTime) return;
-    const candidate = this.checkpointCandidate();
+    const candidate = this.progress.checkpointable(this.cursor - 1n);
     if (candidate === undefined || candidate === this.lastCheckpointSeq) return;
     this.checkpointInFlight = true;
     this.completedSinceCheckpoint = 0;
