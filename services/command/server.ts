@@ -39,7 +39,7 @@ export async function startCommandServer(options: CommandServerOptions): Promise
     // Member and Order command services join here, one line each.
   ];
 
-  const server = await startGrpcServer({ name: "command", host: options.host, port: options.port, services });
+  const server = await startGrpcServer({ name: "command", host: options.host, port: options.port, services, logger });
   return {
     port: server.port,
     url: server.url,
