@@ -443,15 +443,4 @@ describe("managing groups", () => {
     await after.subscription.ack(next!);
     await after.subscription.unsubscribe();
   });
-
-  it("refuses settings EventStoreDB refuses and keeps working", async () => {
-    const stream = uniqueStream("ps");
-    const group = uniqueGroup();
-    const refused = await store.client
-      .createPersistentSubscriptionToStream(stream, group, streamSettings({ checkPointLowerBound: 100, checkPointUpperBound: 10 }))
-      .then(() => undefined, (e) => e);
-    expect(refused).toBeInstanceOf(Error);
-    await store.client.createPersistentSubscriptionToStream(stream, group, streamSettings());
-    expect((await info(stream, group)).groupName).toBe(group);
-  });
 });
