@@ -62,9 +62,12 @@ async function appendsPerSecond(client: EventStoreDBClient, total: number, inFli
   return total / ((performance.now() - started) / 1000);
 }
 
-/** The ceiling: the same rows inserted straight into SQLite, one transaction per `perTransaction` rows. */
+/**
+ * The ceiling: the same rows inserted straight into SQLite, one transaction per `perTransaction` rows,
+ * with synchronous=FULL (the WAL fsynced at every commit: the store's durability per acknowledgement).
+ */
 function rawInsertsPerSecond(dir: string, total: number, perTransaction: number): number {
-  const db = openDatabase({ dataFile: path.join(dir, `raw-${perTransaction}.db`) });
+  const db = openDatabase({ dataFile: path.join(dir, `raw-${perTransaction}.db`), synchronous: "FULL" });
   const table = new EventTable(db);
   const rows = Array.from({ length: total }, (_, n) => ({
     position: BigInt(n),

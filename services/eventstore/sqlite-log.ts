@@ -15,6 +15,7 @@ import type {
 } from "./log";
 import { EventTable, nowTicks, openDatabase, type OpenStoreOptions } from "./sqlite-store";
 import { StreamReader } from "./sqlite-reads";
+import { WalSync } from "./wal-sync";
 import {
   DELETED_STREAM_REVISION,
   METADATA_EVENT_TYPE,
@@ -58,9 +59,13 @@ export class SqliteEventLog implements EventLog {
   private flushScheduled = false;
   private nextPosition: bigint;
   private closed = false;
+  /** Present when the log is on disk: acknowledgements wait for the WAL fsync. */
+  private readonly walSync: WalSync | undefined;
 
   constructor(options: OpenStoreOptions) {
-    this.table = new EventTable(openDatabase(options));
+    const onDisk = !options.inMemory && options.dataFile !== undefined;
+    this.table = new EventTable(openDatabase({ ...options, synchronous: "NORMAL" }));
+    this.walSync = onDisk ? new WalSync(`${options.dataFile}-wal`) : undefined;
     this.nextPosition = this.table.lastPosition() + 1n;
     this.reader = new StreamReader(this.table, this);
   }
@@ -99,6 +104,8 @@ export class SqliteEventLog implements EventLog {
     if (this.closed) return;
     this.flush();
     this.closed = true;
+    await this.walSync?.idle();
+    this.walSync?.close();
     this.listeners.clear();
     this.table.close();
   }
@@ -156,8 +163,16 @@ export class SqliteEventLog implements EventLog {
       for (const entry of batch) entry.reject(error);
       return;
     }
-    batch.forEach((entry, index) => entry.resolve(outcomes[index]!));
-    if (written.length > 0) for (const listener of this.listeners) listener(written);
+    const acknowledge = (error?: Error) => {
+      if (error) {
+        for (const entry of batch) entry.reject(error);
+        return;
+      }
+      batch.forEach((entry, index) => entry.resolve(outcomes[index]!));
+      if (written.length > 0) for (const listener of this.listeners) listener(written);
+    };
+    if (this.walSync) this.walSync.after(acknowledge);
+    else acknowledge();
   }
 
   private apply(request: WriteRequest, written: StoredEvent[]): AppendOutcome {

@@ -6,6 +6,11 @@ import type { StoredEvent } from "./log";
 export interface OpenStoreOptions {
   dataFile?: string;
   inMemory?: boolean;
+  /**
+   * FULL: SQLite fsyncs the WAL at every commit. NORMAL: it does not; the caller must fsync the WAL
+   * before acknowledging (the event log does, see wal-sync.ts). Default NORMAL.
+   */
+  synchronous?: "FULL" | "NORMAL";
 }
 
 /** Now in .NET ticks (100 ns) since the Unix epoch, EventStoreDB's "created". */
@@ -13,8 +18,8 @@ export function nowTicks(): bigint {
   return BigInt(Date.now()) * 10_000n;
 }
 
-/** Durability of an acknowledged write: the WAL is fsynced at every commit. */
-export const DURABILITY = "journal_mode=WAL, synchronous=FULL";
+/** Durability of an acknowledged write: the WAL is fsynced (fdatasync) after the commit, before the acknowledgement. */
+export const DURABILITY = "journal_mode=WAL, synchronous=NORMAL + fdatasync of the WAL before every acknowledgement (= FULL per group commit)";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -63,10 +68,11 @@ function toStoredEvent(row: EventRow): StoredEvent {
 export function openDatabase(options: OpenStoreOptions): Database.Database {
   const db = new Database(options.inMemory || !options.dataFile ? ":memory:" : options.dataFile);
   if (!options.inMemory && options.dataFile) {
-    // WAL + FULL: a commit returns only after its WAL frames are fsynced, so an acknowledged append
-    // survives kill -9 of this process and also an OS crash or power loss.
+    // WAL: a committed transaction is in the WAL file (in the OS page cache at least), so it survives
+    // kill -9 of this process; surviving an OS crash or power loss needs the WAL fsynced, which SQLite
+    // does per commit under FULL, or the event log does per group of commits under NORMAL.
     db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = FULL");
+    db.pragma(`synchronous = ${options.synchronous ?? "NORMAL"}`);
   }
   db.exec(SCHEMA);
   return db;

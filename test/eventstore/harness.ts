@@ -2,6 +2,9 @@
 // in memory on a free port; with EVENTMALL_CONFORMANCE_ESDB set to a connection string
 // (e.g. esdb://127.0.0.1:2113?tls=false) the same tests run against that server instead.
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { EventStoreDBClient } from "@eventstore/db-client";
 import { startEventStore, type RunningEventStore } from "../../services/eventstore/server";
 
@@ -19,7 +22,12 @@ export async function openStore(): Promise<StoreUnderTest> {
     const client = EventStoreDBClient.connectionString(external);
     return { client, connectionString: external, close: () => client.dispose() };
   }
-  const embedded = await startEventStore({ host: "127.0.0.1", port: 0, inMemory: true });
+  // EVENTMALL_CONFORMANCE_DISK=1 runs the embedded store on a temporary file (acknowledgements then wait for fsync).
+  const onDisk = process.env.EVENTMALL_CONFORMANCE_DISK === "1";
+  const dir = onDisk ? mkdtempSync(path.join(tmpdir(), "eventstore-conformance-")) : undefined;
+  const embedded = await startEventStore(
+    dir ? { host: "127.0.0.1", port: 0, dataFile: path.join(dir, "store.db") } : { host: "127.0.0.1", port: 0, inMemory: true },
+  );
   const client = EventStoreDBClient.connectionString(embedded.connectionString);
   return {
     client,
@@ -28,6 +36,7 @@ export async function openStore(): Promise<StoreUnderTest> {
     async close() {
       await client.dispose();
       await embedded.stop();
+      if (dir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -156,8 +156,10 @@ export class Subscription {
     if (!this.live || this.stopped) return;
     const target = this.request.target;
     for (const event of events) {
+      // Committed events are readable before they are announced (after their fsync): a catch-up read
+      // may already have delivered them.
       if (target.kind === "stream") {
-        if (event.streamId !== target.streamName) continue;
+        if (event.streamId !== target.streamName || (event.revision <= this.cursor && event.type !== TOMBSTONE_EVENT_TYPE)) continue;
         if (event.type === TOMBSTONE_EVENT_TYPE) {
           this.queue.push({ streamDeleted: target.streamName });
           break;
@@ -165,6 +167,7 @@ export class Subscription {
         this.queue.push({ entry: this.resolve(event) });
         continue;
       }
+      if (event.position <= this.cursor) continue;
       const filter = this.request.filter;
       if (matchesFilter(filter, event)) this.queue.push({ entry: this.resolve(event) });
       if (filter && ++this.sinceCheckpoint >= this.request.checkpointInterval) {
