@@ -1,9 +1,17 @@
 // Turns what a command handler can throw into the gRPC status a client should see.
 import { Code, ConnectError } from "@connectrpc/connect";
-import { UnavailableError } from "@eventstore/db-client";
+import { MaxAppendSizeExceededError, UnavailableError } from "@eventstore/db-client";
 import { DomainRuleViolation } from "./decider";
 import { RevisionConflictError } from "./repository";
-import { aborted, alreadyExists, failedPrecondition, invalidArgument, notFound, unavailable } from "./grpc/errors";
+import {
+  aborted,
+  alreadyExists,
+  failedPrecondition,
+  invalidArgument,
+  notFound,
+  resourceExhausted,
+  unavailable,
+} from "./grpc/errors";
 
 export interface ErrorLogger {
   error(details: object, message: string): void;
@@ -30,6 +38,10 @@ export function commandErrorToStatus(error: unknown, logger: ErrorLogger): Conne
       expectedRevision: error.expectedRevision ?? 0n,
       actualRevision: error.actualRevision,
     });
+  }
+  if (error instanceof MaxAppendSizeExceededError) {
+    // Same code gRPC itself uses for an oversized message.
+    return resourceExhausted("the events of this request exceed the event store's append size limit", "APPEND_TOO_LARGE");
   }
   if (error instanceof UnavailableError) {
     logger.error({ err: error }, "event store unavailable");

@@ -139,6 +139,11 @@ describe("ProductCommandService", () => {
     expect(tooLong.code).toBe(Code.InvalidArgument);
   });
 
+  it("answers RESOURCE_EXHAUSTED when the events would exceed the store's append size", async () => {
+    const error = await failureOf(products.createProduct({ name: "Big", price: 1n, inventory: 1n, description: "d".repeat(1_500_000) }));
+    expect(error.code).toBe(Code.ResourceExhausted);
+  });
+
   it("answers NOT_FOUND for an unknown product", async () => {
     const error = await failureOf(products.increaseInventory({ productId: crypto.randomUUID(), quantity: 1n }));
     expect(error.code).toBe(Code.NotFound);
