@@ -14,6 +14,13 @@ function intEnv(name: string, fallback: number): number {
   return value;
 }
 
+function listEnv(name: string, fallback: string): string[] {
+  return env(name, fallback)
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+}
+
 export function loadConfig() {
   const dataDir = path.resolve(env("DATA_DIR", "data"));
   const host = env("EVENTMALL_HOST", "127.0.0.1");
@@ -32,14 +39,24 @@ export function loadConfig() {
       port: intEnv("COMMAND_PORT", 50051),
       snapshotEvery: intEnv("SNAPSHOT_EVERY", 100),
       maxConflictRetries: intEnv("COMMAND_MAX_CONFLICT_RETRIES", 5),
+      /** Bounded contexts whose command services this process hosts. */
+      contexts: listEnv("COMMAND_CONTEXTS", "product,member,order"),
     },
     query: {
       port: intEnv("QUERY_PORT", 50052),
+      /** Bounded contexts whose query services this process hosts. */
+      contexts: listEnv("QUERY_CONTEXTS", "product,member,order"),
     },
     readDatabaseUrl: env("READ_DATABASE_URL", `file:${path.join(dataDir, "read.db")}`),
     projector: {
       maxRetries: intEnv("PROJECTOR_MAX_RETRIES", 5),
       retryBaseMs: intEnv("PROJECTOR_RETRY_BASE_MS", 100),
+    },
+    auth: {
+      /** Empty: use (or create) <DATA_DIR>/token-secret. */
+      tokenSecret: env("AUTH_TOKEN_SECRET", ""),
+      tokenTtlSeconds: intEnv("AUTH_TOKEN_TTL_SECONDS", 3600),
+      adminLoginIds: listEnv("ADMIN_LOGIN_IDS", ""),
     },
   };
 }
