@@ -4,10 +4,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { EventStoreDBClient, jsonEvent } from "@eventstore/db-client";
 import { EventTable, DURABILITY, nowTicks, openDatabase } from "../services/eventstore/sqlite-store";
+import { openSqliteEventLog } from "../services/eventstore/sqlite-log";
+import { encodeReadEvent } from "../services/eventstore/grpc/read-encoding";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const STREAMS = 1000;
@@ -103,6 +105,37 @@ async function readMillis(client: EventStoreDBClient, stream: string): Promise<n
   return timings;
 }
 
+/** The store's own share of a read: the log read plus the encoding of every ReadResp, in process. */
+async function storeSideReadMillis(dir: string): Promise<number[]> {
+  const log = openSqliteEventLog({ dataFile: path.join(dir, "store-side.db") });
+  const stream = "store-side";
+  for (let i = 0; i < READ_STREAM_EVENTS; i += 500) {
+    const batch = Array.from({ length: 500 }, (_, j) => ({
+      id: randomUUID(),
+      type: "Read",
+      contentType: "application/json",
+      data: Buffer.from(JSON.stringify(payload(i + j))),
+      metadata: new Uint8Array(0),
+    }));
+    await log.append(stream, { kind: "any" }, batch);
+  }
+  const timings: number[] = [];
+  for (let i = 0; i < READ_REPEATS; i += 1) {
+    const started = performance.now();
+    let bytes = 0;
+    for (let from = 0n; ; ) {
+      const page = log.readStream(stream, { from, direction: "forwards", maxCount: 500n });
+      if (page.kind !== "ok" || page.events.length === 0) break;
+      for (const entry of page.events) bytes += encodeReadEvent(entry, false).length;
+      from = page.events[page.events.length - 1]!.event.revision + 1n;
+    }
+    timings.push(performance.now() - started);
+    if (bytes === 0) throw new Error("store-side read returned nothing");
+  }
+  await log.close();
+  return timings;
+}
+
 async function subscriptionEventsPerSecond(client: EventStoreDBClient): Promise<number> {
   const prefix = `sub-${randomUUID().slice(0, 8)}`;
   const batch = 1000;
@@ -125,6 +158,7 @@ async function subscriptionEventsPerSecond(client: EventStoreDBClient): Promise<
 }
 
 async function main(): Promise<void> {
+  const loadBefore = loadavg()[0]!;
   const dir = mkdtempSync(path.join(tmpdir(), "eventstore-bench-"));
   const { child, connectionString } = await startStore(path.join(dir, "store.db"));
   const client = EventStoreDBClient.connectionString(connectionString);
@@ -153,6 +187,13 @@ async function main(): Promise<void> {
       note: `min ${Math.min(...timings).toFixed(1)}, max ${Math.max(...timings).toFixed(1)} (target ≤ 20 ms)`,
     });
 
+    const storeSide = await storeSideReadMillis(dir);
+    rows.push({
+      measure: `  of which the store's share: log read + ReadResp encoding of ${READ_STREAM_EVENTS.toLocaleString("en")} events (ms)`,
+      value: median(storeSide).toFixed(1),
+      note: "in process, no gRPC, no client decoding",
+    });
+
     const subscription = await subscriptionEventsPerSecond(client);
     rows.push({ measure: `catch-up subscription over ${SUBSCRIPTION_EVENTS.toLocaleString("en")} events (events/s)`, value: subscription.toFixed(0) });
   } finally {
@@ -160,16 +201,17 @@ async function main(): Promise<void> {
     child.kill("SIGTERM");
     rmSync(dir, { recursive: true, force: true });
   }
-  report(rows);
+  report(rows, loadBefore, loadavg()[0]!);
 }
 
-function report(rows: Row[]): void {
+function report(rows: Row[], loadBefore: number, loadAfter: number): void {
   const cpu = cpus();
   const header = [
     "# Embedded event store benchmark",
     "",
     `- date: ${new Date().toISOString()}`,
     `- machine: ${cpu.length} cores (nproc), ${cpu[0]?.model ?? "unknown cpu"}, node ${process.version}`,
+    `- 1-minute load average: ${loadBefore.toFixed(2)} at start, ${loadAfter.toFixed(2)} at end (other work on this shared machine competes for the same cores)`,
     `- durability: ${DURABILITY} (every acknowledged append is fsynced, group-committed)`,
     "- command: `npm run bench:eventstore`",
     `- setup: store in its own process on a temp data file; client = @eventstore/db-client in the bench process; 1 event per append over ${STREAMS} streams`,
