@@ -9,11 +9,15 @@ import {
   ProductNameChangedSchema,
   ProductPriceChangedSchema,
   ProductSnapshotSchema,
+  StockReleasedSchema,
+  StockReservedSchema,
   type InventoryDecreased,
   type InventoryIncreased,
   type ProductCreated,
   type ProductNameChanged,
   type ProductPriceChanged,
+  type StockReleased,
+  type StockReserved,
 } from "../../gen/eventmall/product/v1/events_pb";
 import { DomainRuleViolation, type Decider, type FieldViolation } from "../kernel/decider";
 import type { AggregateDefinition, SnapshotCodec } from "../kernel/repository";
@@ -29,6 +33,20 @@ export interface Product {
   imagePath: string;
   description: string;
   createdAt: Timestamp;
+  /** Stock reservations by reservationKey(order, line); released ones stay as tombstones. */
+  reservations: ReadonlyMap<string, StockReservation>;
+}
+
+export interface StockReservation {
+  orderId: string;
+  line: number;
+  quantity: bigint;
+  released: boolean;
+}
+
+/** One reservation per order line: the key that makes reserving idempotent. */
+export function reservationKey(orderId: string, line: number): string {
+  return `${orderId}#${line}`;
 }
 
 export type ProductState = { exists: false } | ({ exists: true } & Product);
@@ -47,14 +65,19 @@ export type ProductCommand =
   | { type: "ChangeProductName"; productId: string; name: string; now: Date }
   | { type: "ChangeProductPrice"; productId: string; price: bigint; now: Date }
   | { type: "IncreaseInventory"; productId: string; quantity: bigint; now: Date }
-  | { type: "DecreaseInventory"; productId: string; quantity: bigint; now: Date };
+  | { type: "DecreaseInventory"; productId: string; quantity: bigint; now: Date }
+  // Internal: issued by the order context's stock reservation process, not by the public service.
+  | { type: "ReserveStock"; productId: string; orderId: string; line: number; quantity: bigint; now: Date }
+  | { type: "ReleaseStock"; productId: string; orderId: string; line: number; now: Date };
 
 export type ProductEvent =
   | ProductCreated
   | ProductNameChanged
   | ProductPriceChanged
   | InventoryIncreased
-  | InventoryDecreased;
+  | InventoryDecreased
+  | StockReserved
+  | StockReleased;
 
 export const productEventMessages = [
   ProductCreatedSchema,
@@ -62,6 +85,8 @@ export const productEventMessages = [
   ProductPriceChangedSchema,
   InventoryIncreasedSchema,
   InventoryDecreasedSchema,
+  StockReservedSchema,
+  StockReleasedSchema,
 ] as const;
 
 /** Every field rule of a command, each broken rule reported (field names as in the contract). */
@@ -92,8 +117,20 @@ export function productCommandViolations(command: ProductCommand): FieldViolatio
     case "DecreaseInventory":
       checkPositive("quantity", command.quantity);
       break;
+    case "ReserveStock":
+      checkPositive("quantity", command.quantity);
+      checkOrderLine(violations, command.orderId, command.line);
+      break;
+    case "ReleaseStock":
+      checkOrderLine(violations, command.orderId, command.line);
+      break;
   }
   return violations;
+}
+
+function checkOrderLine(violations: FieldViolation[], orderId: string, line: number): void {
+  if (orderId.trim() === "") violations.push({ field: "order_id", description: "must not be empty" });
+  if (!Number.isInteger(line) || line < 1) violations.push({ field: "line", description: "must be at least 1" });
 }
 
 function decide(command: ProductCommand, state: ProductState): ProductEvent[] {
@@ -136,13 +173,47 @@ function decide(command: ProductCommand, state: ProductState): ProductEvent[] {
         );
       }
       return [create(InventoryDecreasedSchema, { productId, quantity: command.quantity, changedAt: at })];
+    case "ReserveStock": {
+      const { orderId, line, quantity } = command;
+      const existing = state.reservations.get(reservationKey(orderId, line));
+      if (existing && !existing.released) return []; // already holds this line's stock
+      if (existing) {
+        throw DomainRuleViolation.failedPrecondition(
+          `stock of order ${orderId} line ${line} was released and cannot be reserved again`,
+          "RESERVATION_RELEASED",
+        );
+      }
+      if (quantity > state.inventory) {
+        throw DomainRuleViolation.failedPrecondition(
+          `product ${productId} has ${state.inventory} in stock, cannot reserve ${quantity}`,
+          "INSUFFICIENT_INVENTORY",
+        );
+      }
+      return [create(StockReservedSchema, { productId, orderId, line, quantity, changedAt: at })];
+    }
+    case "ReleaseStock": {
+      const { orderId, line } = command;
+      const existing = state.reservations.get(reservationKey(orderId, line));
+      if (!existing || existing.released) return []; // nothing held: releasing is idempotent
+      return [create(StockReleasedSchema, { productId, orderId, line, quantity: existing.quantity, changedAt: at })];
+    }
   }
 }
 
 function evolve(state: ProductState, event: ProductEvent): ProductState {
   if (event.$typeName === "eventmall.product.v1.ProductCreated") {
     const { productId, name, price, inventory, imagePath, description } = event;
-    return { exists: true, productId, name, price, inventory, imagePath, description, createdAt: event.createdAt ?? epoch() };
+    return {
+      exists: true,
+      productId,
+      name,
+      price,
+      inventory,
+      imagePath,
+      description,
+      createdAt: event.createdAt ?? epoch(),
+      reservations: new Map(),
+    };
   }
   // Events of a product that was never created cannot come from this decider; ignore them.
   if (!state.exists) return state;
@@ -155,7 +226,25 @@ function evolve(state: ProductState, event: ProductEvent): ProductState {
       return { ...state, inventory: state.inventory + event.quantity };
     case "eventmall.product.v1.InventoryDecreased":
       return { ...state, inventory: state.inventory - event.quantity };
+    case "eventmall.product.v1.StockReserved":
+      return {
+        ...state,
+        inventory: state.inventory - event.quantity,
+        reservations: withReservation(state.reservations, { orderId: event.orderId, line: event.line, quantity: event.quantity, released: false }),
+      };
+    case "eventmall.product.v1.StockReleased":
+      return {
+        ...state,
+        inventory: state.inventory + event.quantity,
+        reservations: withReservation(state.reservations, { orderId: event.orderId, line: event.line, quantity: event.quantity, released: true }),
+      };
   }
+}
+
+function withReservation(reservations: ReadonlyMap<string, StockReservation>, reservation: StockReservation) {
+  const next = new Map(reservations);
+  next.set(reservationKey(reservation.orderId, reservation.line), reservation);
+  return next;
 }
 
 function epoch(): Timestamp {
@@ -173,12 +262,17 @@ export const productSnapshotCodec: SnapshotCodec<ProductState> = {
   schemaVersion: 1,
   encode(state) {
     if (!state.exists) return undefined;
-    const { exists: _exists, ...product } = state;
-    return toJson(ProductSnapshotSchema, create(ProductSnapshotSchema, product)) as never;
+    const { exists: _exists, reservations, ...product } = state;
+    const snapshot = create(ProductSnapshotSchema, { ...product, reservations: [...reservations.values()] });
+    return toJson(ProductSnapshotSchema, snapshot) as never;
   },
   decode(data) {
-    const { $typeName: _typeName, createdAt, ...product } = fromJson(ProductSnapshotSchema, data as never);
-    return { exists: true, ...product, createdAt: createdAt ?? epoch() };
+    const { $typeName: _typeName, createdAt, reservations, ...product } = fromJson(ProductSnapshotSchema, data as never);
+    const held = new Map<string, StockReservation>();
+    for (const { orderId, line, quantity, released } of reservations) {
+      held.set(reservationKey(orderId, line), { orderId, line, quantity, released });
+    }
+    return { exists: true, ...product, createdAt: createdAt ?? epoch(), reservations: held };
   },
 };
 

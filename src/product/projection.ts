@@ -8,11 +8,15 @@ import {
   ProductCreatedSchema,
   ProductNameChangedSchema,
   ProductPriceChangedSchema,
+  StockReleasedSchema,
+  StockReservedSchema,
   type InventoryDecreased,
   type InventoryIncreased,
   type ProductCreated,
   type ProductNameChanged,
   type ProductPriceChanged,
+  type StockReleased,
+  type StockReserved,
 } from "../../gen/eventmall/product/v1/events_pb";
 import { EventCodec } from "../kernel/event-codec";
 import type { ProjectedEvent, Projection } from "../kernel/projector";
@@ -26,6 +30,8 @@ const codec = new EventCodec([
   ProductPriceChangedSchema,
   InventoryIncreasedSchema,
   InventoryDecreasedSchema,
+  StockReservedSchema,
+  StockReleasedSchema,
 ]);
 
 export const productProjection: Projection = {
@@ -57,6 +63,14 @@ export const productProjection: Projection = {
       case InventoryDecreasedSchema.typeName: {
         const { quantity, changedAt } = message as InventoryDecreased;
         return changed(tx, event, changedAt, () => ({ inventory: { decrement: quantity } }));
+      }
+      case StockReservedSchema.typeName: {
+        const { quantity, changedAt } = message as StockReserved;
+        return changed(tx, event, changedAt, () => ({ inventory: { decrement: quantity } }));
+      }
+      case StockReleasedSchema.typeName: {
+        const { quantity, changedAt } = message as StockReleased;
+        return changed(tx, event, changedAt, () => ({ inventory: { increment: quantity } }));
       }
     }
   },

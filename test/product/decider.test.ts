@@ -190,6 +190,7 @@ describe("evolve", () => {
       imagePath: "/img/lamp.png",
       description: "A desk lamp",
       createdAt: timestampFromDate(created),
+      reservations: new Map(),
     });
     expect(replay(productDecider, productDecider.initialState(), history)).toEqual(state);
   });

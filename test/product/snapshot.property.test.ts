@@ -15,6 +15,9 @@ const productId = "0f3c2a8e-51d4-4b8f-a1a2-3c4d5e6f7a8b";
 const arbNow = fc.date({ min: new Date("2000-01-01T00:00:00Z"), max: new Date("2100-01-01T00:00:00Z"), noInvalidDate: true });
 const arbName = fc.oneof(fc.string({ maxLength: 30 }), fc.string({ unit: "grapheme", maxLength: 210 }));
 const arbAmount = fc.bigInt({ min: -3n, max: 1_000_000n });
+// Few orders and lines, so reserve/release often hit the same reservation.
+const arbOrderId = fc.constantFrom("order-a", "order-b", "3f1c2a8e-51d4-4b8f-a1a2-3c4d5e6f7a8b");
+const arbLine = fc.integer({ min: 0, max: 3 });
 
 const arbCommand: fc.Arbitrary<ProductCommand> = fc.oneof(
   fc.record({
@@ -31,6 +34,15 @@ const arbCommand: fc.Arbitrary<ProductCommand> = fc.oneof(
   fc.record({ type: fc.constant("ChangeProductPrice" as const), productId: fc.constant(productId), price: arbAmount, now: arbNow }),
   fc.record({ type: fc.constant("IncreaseInventory" as const), productId: fc.constant(productId), quantity: arbAmount, now: arbNow }),
   fc.record({ type: fc.constant("DecreaseInventory" as const), productId: fc.constant(productId), quantity: arbAmount, now: arbNow }),
+  fc.record({
+    type: fc.constant("ReserveStock" as const),
+    productId: fc.constant(productId),
+    orderId: arbOrderId,
+    line: arbLine,
+    quantity: arbAmount,
+    now: arbNow,
+  }),
+  fc.record({ type: fc.constant("ReleaseStock" as const), productId: fc.constant(productId), orderId: arbOrderId, line: arbLine, now: arbNow }),
 );
 
 /** Runs commands through the decider as the repository would, keeping only accepted events. */

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file eventmall/product/v1/events.proto.
  */
 export const file_eventmall_product_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("CiFldmVudG1hbGwvcHJvZHVjdC92MS9ldmVudHMucHJvdG8SFGV2ZW50bWFsbC5wcm9kdWN0LnYxIq0BCg5Qcm9kdWN0Q3JlYXRlZBISCgpwcm9kdWN0X2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFcHJpY2UYAyABKAMSEQoJaW52ZW50b3J5GAQgASgDEhIKCmltYWdlX3BhdGgYBSABKAkSEwoLZGVzY3JpcHRpb24YBiABKAkSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiZgoSUHJvZHVjdE5hbWVDaGFuZ2VkEhIKCnByb2R1Y3RfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIuCgpjaGFuZ2VkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJoChNQcm9kdWN0UHJpY2VDaGFuZ2VkEhIKCnByb2R1Y3RfaWQYASABKAkSDQoFcHJpY2UYAiABKAMSLgoKY2hhbmdlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiagoSSW52ZW50b3J5SW5jcmVhc2VkEhIKCnByb2R1Y3RfaWQYASABKAkSEAoIcXVhbnRpdHkYAiABKAMSLgoKY2hhbmdlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiagoSSW52ZW50b3J5RGVjcmVhc2VkEhIKCnByb2R1Y3RfaWQYASABKAkSEAoIcXVhbnRpdHkYAiABKAMSLgoKY2hhbmdlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAirgEKD1Byb2R1Y3RTbmFwc2hvdBISCgpwcm9kdWN0X2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFcHJpY2UYAyABKAMSEQoJaW52ZW50b3J5GAQgASgDEhIKCmltYWdlX3BhdGgYBSABKAkSEwoLZGVzY3JpcHRpb24YBiABKAkSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("CiFldmVudG1hbGwvcHJvZHVjdC92MS9ldmVudHMucHJvdG8SFGV2ZW50bWFsbC5wcm9kdWN0LnYxIq0BCg5Qcm9kdWN0Q3JlYXRlZBISCgpwcm9kdWN0X2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFcHJpY2UYAyABKAMSEQoJaW52ZW50b3J5GAQgASgDEhIKCmltYWdlX3BhdGgYBSABKAkSEwoLZGVzY3JpcHRpb24YBiABKAkSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiZgoSUHJvZHVjdE5hbWVDaGFuZ2VkEhIKCnByb2R1Y3RfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIuCgpjaGFuZ2VkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJoChNQcm9kdWN0UHJpY2VDaGFuZ2VkEhIKCnByb2R1Y3RfaWQYASABKAkSDQoFcHJpY2UYAiABKAMSLgoKY2hhbmdlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiagoSSW52ZW50b3J5SW5jcmVhc2VkEhIKCnByb2R1Y3RfaWQYASABKAkSEAoIcXVhbnRpdHkYAiABKAMSLgoKY2hhbmdlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiagoSSW52ZW50b3J5RGVjcmVhc2VkEhIKCnByb2R1Y3RfaWQYASABKAkSEAoIcXVhbnRpdHkYAiABKAMSLgoKY2hhbmdlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAihQEKDVN0b2NrUmVzZXJ2ZWQSEgoKcHJvZHVjdF9pZBgBIAEoCRIQCghvcmRlcl9pZBgCIAEoCRIMCgRsaW5lGAMgASgNEhAKCHF1YW50aXR5GAQgASgDEi4KCmNoYW5nZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoUBCg1TdG9ja1JlbGVhc2VkEhIKCnByb2R1Y3RfaWQYASABKAkSEAoIb3JkZXJfaWQYAiABKAkSDAoEbGluZRgDIAEoDRIQCghxdWFudGl0eRgEIAEoAxIuCgpjaGFuZ2VkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJWChBTdG9ja1Jlc2VydmF0aW9uEhAKCG9yZGVyX2lkGAEgASgJEgwKBGxpbmUYAiABKA0SEAoIcXVhbnRpdHkYAyABKAMSEAoIcmVsZWFzZWQYBCABKAgi7AEKD1Byb2R1Y3RTbmFwc2hvdBISCgpwcm9kdWN0X2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFcHJpY2UYAyABKAMSEQoJaW52ZW50b3J5GAQgASgDEhIKCmltYWdlX3BhdGgYBSABKAkSEwoLZGVzY3JpcHRpb24YBiABKAkSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASPAoMcmVzZXJ2YXRpb25zGAggAygLMiYuZXZlbnRtYWxsLnByb2R1Y3QudjEuU3RvY2tSZXNlcnZhdGlvbmIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message eventmall.product.v1.ProductCreated
@@ -174,6 +174,120 @@ export const InventoryDecreasedSchema: GenMessage<InventoryDecreased> = /*@__PUR
   messageDesc(file_eventmall_product_v1_events, 4);
 
 /**
+ * Stock taken for one line of an order (by the order context's stock reservation process).
+ * At most one per (order_id, line): a redelivered request reserves nothing more.
+ *
+ * @generated from message eventmall.product.v1.StockReserved
+ */
+export type StockReserved = Message<"eventmall.product.v1.StockReserved"> & {
+  /**
+   * @generated from field: string product_id = 1;
+   */
+  productId: string;
+
+  /**
+   * @generated from field: string order_id = 2;
+   */
+  orderId: string;
+
+  /**
+   * @generated from field: uint32 line = 3;
+   */
+  line: number;
+
+  /**
+   * @generated from field: int64 quantity = 4;
+   */
+  quantity: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp changed_at = 5;
+   */
+  changedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message eventmall.product.v1.StockReserved.
+ * Use `create(StockReservedSchema)` to create a new message.
+ */
+export const StockReservedSchema: GenMessage<StockReserved> = /*@__PURE__*/
+  messageDesc(file_eventmall_product_v1_events, 5);
+
+/**
+ * Stock of a reserved order line given back (order rejected or cancelled). A released line can
+ * never be reserved again.
+ *
+ * @generated from message eventmall.product.v1.StockReleased
+ */
+export type StockReleased = Message<"eventmall.product.v1.StockReleased"> & {
+  /**
+   * @generated from field: string product_id = 1;
+   */
+  productId: string;
+
+  /**
+   * @generated from field: string order_id = 2;
+   */
+  orderId: string;
+
+  /**
+   * @generated from field: uint32 line = 3;
+   */
+  line: number;
+
+  /**
+   * @generated from field: int64 quantity = 4;
+   */
+  quantity: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp changed_at = 5;
+   */
+  changedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message eventmall.product.v1.StockReleased.
+ * Use `create(StockReleasedSchema)` to create a new message.
+ */
+export const StockReleasedSchema: GenMessage<StockReleased> = /*@__PURE__*/
+  messageDesc(file_eventmall_product_v1_events, 6);
+
+/**
+ * A stock reservation held in the Product aggregate's state (snapshots).
+ *
+ * @generated from message eventmall.product.v1.StockReservation
+ */
+export type StockReservation = Message<"eventmall.product.v1.StockReservation"> & {
+  /**
+   * @generated from field: string order_id = 1;
+   */
+  orderId: string;
+
+  /**
+   * @generated from field: uint32 line = 2;
+   */
+  line: number;
+
+  /**
+   * @generated from field: int64 quantity = 3;
+   */
+  quantity: bigint;
+
+  /**
+   * @generated from field: bool released = 4;
+   */
+  released: boolean;
+};
+
+/**
+ * Describes the message eventmall.product.v1.StockReservation.
+ * Use `create(StockReservationSchema)` to create a new message.
+ */
+export const StockReservationSchema: GenMessage<StockReservation> = /*@__PURE__*/
+  messageDesc(file_eventmall_product_v1_events, 7);
+
+/**
  * Snapshot of the Product aggregate, stored in "product_snapshot-<product_id>".
  *
  * @generated from message eventmall.product.v1.ProductSnapshot
@@ -213,6 +327,11 @@ export type ProductSnapshot = Message<"eventmall.product.v1.ProductSnapshot"> & 
    * @generated from field: google.protobuf.Timestamp created_at = 7;
    */
   createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: repeated eventmall.product.v1.StockReservation reservations = 8;
+   */
+  reservations: StockReservation[];
 };
 
 /**
@@ -220,5 +339,5 @@ export type ProductSnapshot = Message<"eventmall.product.v1.ProductSnapshot"> & 
  * Use `create(ProductSnapshotSchema)` to create a new message.
  */
 export const ProductSnapshotSchema: GenMessage<ProductSnapshot> = /*@__PURE__*/
-  messageDesc(file_eventmall_product_v1_events, 5);
+  messageDesc(file_eventmall_product_v1_events, 8);
 
