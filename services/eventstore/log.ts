@@ -89,6 +89,11 @@ export interface ReadAllOptions {
 export interface ReadEvent {
   event: StoredEvent;
   link?: StoredEvent;
+  /**
+   * Set when links were to be resolved and `event` is a link whose target is gone (deleted, truncated,
+   * unparsable): EventStoreDB then sends the link alone, with no event.
+   */
+  unresolvedLink?: true;
 }
 
 export interface ReadAllResult {

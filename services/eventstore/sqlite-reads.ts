@@ -94,7 +94,7 @@ export class StreamReader {
   private toReadEvent(event: StoredEvent, resolveLinks: boolean | undefined): ReadEvent {
     if (!resolveLinks || event.type !== LINK_EVENT_TYPE) return { event };
     const target = this.resolveLink(event);
-    return target ? { event: target, link: event } : { event };
+    return target ? { event: target, link: event } : { event, unresolvedLink: true };
   }
 
   /** Follows a "$>" event ("<revision>@<stream>") to its target if that is still visible. */

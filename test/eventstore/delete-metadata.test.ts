@@ -150,7 +150,11 @@ describe("links", () => {
       [links, 0n, "$>"],
       [links, 1n, "$>"],
     ]);
-    const raw = await collect(store.client.readStream(links));
+    await store.client.appendToStream(links, [binaryEvent({ type: "$>", data: Buffer.from(`7@${target}`) })]);
+    const dangling = (await collect(store.client.readStream(links, { resolveLinkTos: true, fromRevision: 2n })))[0]!;
+    expect(dangling.event).toBeUndefined();
+    expect([dangling.link!.type, dangling.link!.revision]).toEqual(["$>", 2n]);
+    const raw = await collect(store.client.readStream(links, { maxCount: 2 }));
     expect(raw.map((e) => [e.event!.type, e.link])).toEqual([
       ["$>", undefined],
       ["$>", undefined],

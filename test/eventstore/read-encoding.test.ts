@@ -20,8 +20,8 @@ const storedEvent = fc.record({
 describe("ReadResp encoding", () => {
   it("matches google-protobuf for events, links and both id encodings", () => {
     fc.assert(
-      fc.property(storedEvent, fc.option(storedEvent, { nil: undefined }), fc.boolean(), (event, link, structured) => {
-        const entry = link ? { event, link } : { event };
+      fc.property(storedEvent, fc.option(storedEvent, { nil: undefined }), fc.boolean(), fc.boolean(), (event, link, structured, unresolved) => {
+        const entry = link ? { event, link } : unresolved ? { event, unresolvedLink: true as const } : { event };
         const expected = Buffer.from(readEventMessage(entry, structured).serializeBinary());
         expect(encodeReadEvent(entry, structured).equals(expected)).toBe(true);
       }),

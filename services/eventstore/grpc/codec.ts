@@ -118,7 +118,9 @@ export function recordedEvent(event: StoredEvent, structuredIds: boolean): Recor
 }
 
 export function readEventMessage(entry: ReadEvent, structuredIds: boolean): InstanceType<typeof streamsPb.ReadResp> {
-  const readEvent = new streamsPb.ReadResp.ReadEvent().setEvent(recordedEvent(entry.event, structuredIds));
+  const readEvent = new streamsPb.ReadResp.ReadEvent();
+  if (entry.unresolvedLink) readEvent.setLink(recordedEvent(entry.event, structuredIds));
+  else readEvent.setEvent(recordedEvent(entry.event, structuredIds));
   if (entry.link) readEvent.setLink(recordedEvent(entry.link, structuredIds));
   readEvent.setCommitPosition((entry.link ?? entry.event).position.toString());
   return new streamsPb.ReadResp().setEvent(readEvent);

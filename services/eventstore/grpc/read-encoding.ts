@@ -120,8 +120,12 @@ function writeRecordedEvent(writer: ByteWriter, event: StoredEvent, structuredId
 export function encodeReadEvent(entry: ReadEvent, structuredIds: boolean): Buffer {
   const writer = new ByteWriter();
   writer.message(1, (readEvent) => {
-    readEvent.message(1, (recorded) => writeRecordedEvent(recorded, entry.event, structuredIds));
-    if (entry.link) readEvent.message(2, (recorded) => writeRecordedEvent(recorded, entry.link!, structuredIds));
+    if (entry.unresolvedLink) {
+      readEvent.message(2, (recorded) => writeRecordedEvent(recorded, entry.event, structuredIds));
+    } else {
+      readEvent.message(1, (recorded) => writeRecordedEvent(recorded, entry.event, structuredIds));
+      if (entry.link) readEvent.message(2, (recorded) => writeRecordedEvent(recorded, entry.link!, structuredIds));
+    }
     // Always present (oneof position): written even when zero.
     readEvent.tag(3, WIRE_VARINT);
     readEvent.varint((entry.link ?? entry.event).position);

@@ -225,10 +225,10 @@ export class Subscription {
   private resolve(event: StoredEvent): ReadEvent {
     if (!this.request.resolveLinks || event.type !== LINK_EVENT_TYPE) return { event };
     const match = /^(\d+)@(.+)$/s.exec(Buffer.from(event.data).toString("utf8"));
-    if (!match) return { event };
+    if (!match) return { event, unresolvedLink: true };
     const revision = BigInt(match[1]!);
     const read = this.log.readStream(match[2]!, { from: revision, direction: "forwards", maxCount: 1n });
     const target = read.kind === "ok" ? read.events[0]?.event : undefined;
-    return target && target.revision === revision ? { event: target, link: event } : { event };
+    return target && target.revision === revision ? { event: target, link: event } : { event, unresolvedLink: true };
   }
 }
