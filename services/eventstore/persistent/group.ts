@@ -264,9 +264,16 @@ export class SubscriptionGroup {
     }
   }
 
+  /** Reads a batch whenever the buffer falls to half a batch, so reads are not one per ack. */
   private refill(): void {
     const batchSize = this.config.settings.readBatchSize;
-    for (let reads = 0; !this.caughtUp && this.buffer.length < batchSize && reads < 100; reads++) {
+    const lowWater = Math.ceil(batchSize / 2);
+    for (let reads = 0; !this.caughtUp && this.buffer.length < lowWater; reads++) {
+      if (reads === 100) {
+        // A sparse filter over a long log: carry on in a later turn rather than block the loop.
+        this.schedulePump();
+        return;
+      }
       const batch = this.source.read(this.cursor, batchSize);
       for (const message of batch.messages) {
         this.buffer.push({ ...message, retryCount: 0, replayed: false });

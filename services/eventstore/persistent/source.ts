@@ -24,8 +24,11 @@ export interface EventSource {
   concerns(events: StoredEvent[]): boolean;
 }
 
-/** Bounds one filtered $all read so a sparse filter cannot hold the event loop for the whole log. */
-const MAX_SCAN_PER_READ = 4096;
+/**
+ * Bounds how many $all events one read examines: a few batches' worth, so a dense filter does not
+ * read far ahead and a sparse one cannot hold the event loop for the whole log (the group reads on).
+ */
+const scanLimit = (maxCount: number) => Math.max(4 * maxCount, 100);
 
 const isSystemStream = (stream: string) => stream.startsWith("$");
 
@@ -97,7 +100,7 @@ class AllSource implements EventSource {
       from: cursor,
       direction: "forwards",
       maxCount: BigInt(maxCount),
-      maxScan: MAX_SCAN_PER_READ,
+      maxScan: scanLimit(maxCount),
       resolveLinks: this.resolveLinks,
       ...(this.filter ? { filter: this.filter } : {}),
     });
