@@ -2,6 +2,7 @@
 // buf curl, raw reflection streams, and TLS with a certificate made by openssl.
 import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -18,6 +19,7 @@ import {
   ProductQueryService,
 } from "../../gen/eventmall/product/v1/queries_pb";
 import { RevisionConflictSchema } from "../../gen/eventmall/common/v1/command_pb";
+import { ProductCommandService } from "../../gen/eventmall/product/v1/commands_pb";
 import { BadRequestSchema, ErrorInfoSchema, PreconditionFailureSchema } from "../../gen/google/rpc/error_details_pb";
 import { StatusSchema } from "../../gen/google/rpc/status_pb";
 import { Health, HealthCheckResponse_ServingStatus as Serving } from "../../gen/grpc/health/v1/health_pb";
@@ -280,6 +282,75 @@ describe("kernel gRPC server (plaintext)", () => {
     const overConnect = await expectConnectError(connect.getProduct({ productId: huge }));
     expect(overConnect.code).toBe(Code.ResourceExhausted);
     expect((await queries.getProduct({ productId: "small" })).product?.name).toBe("name of small");
+  });
+});
+
+// Writes `chunks` to a raw connection (pausing between them) and collects what comes back until the
+// server closes it or `waitMs` passes.
+async function rawExchange(port: number, chunks: Buffer[], waitMs = 500): Promise<Buffer> {
+  const socket = net.connect(port, "127.0.0.1");
+  const received: Buffer[] = [];
+  socket.on("data", (data) => received.push(data));
+  socket.on("error", () => {});
+  await new Promise((resolve) => socket.once("connect", resolve));
+  for (const chunk of chunks) {
+    socket.write(chunk);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await new Promise((resolve) => {
+    socket.once("close", resolve);
+    setTimeout(resolve, waitMs);
+  });
+  socket.destroy();
+  return Buffer.concat(received);
+}
+
+function frameTypes(bytes: Buffer): number[] {
+  const types: number[] = [];
+  for (let at = 0; at + 9 <= bytes.length; at += 9 + bytes.readUIntBE(at, 3)) types.push(bytes[at + 3]!);
+  return types;
+}
+
+describe("kernel gRPC server on malformed input", () => {
+  let server: GrpcServer;
+  beforeAll(async () => {
+    server = await startGrpcServer({ name: "test", port: 0, services: [fakeQueries], logger: silent });
+  });
+  afterAll(() => server?.close());
+
+  it("answers garbage with an HTTP/1.1 400, a split HTTP/2 preface with SETTINGS, bad frames with GOAWAY, and keeps serving", async () => {
+    const garbage = await rawExchange(server.port, [Buffer.from("\x00\x01\x02 not http at all\r\n\r\n")]);
+    expect(garbage.toString("latin1")).toMatch(/^HTTP\/1\.1 400/);
+
+    const preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    const emptySettings = Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]);
+    const split = await rawExchange(server.port, [preface.subarray(0, 2), preface.subarray(2, 10), preface.subarray(10), emptySettings]);
+    expect(split[3]).toBe(4); // the server's first frame: SETTINGS
+
+    const badFrame = Buffer.from([0, 0, 4, 0xff, 0, 0, 0, 0, 1, 1, 2, 3, 4]); // DATA-less junk on stream 1
+    const junk = await rawExchange(server.port, [Buffer.concat([preface, emptySettings, Buffer.from([0, 0, 1, 0, 0, 0, 0, 0, 0, 0]), badFrame])]);
+    expect(frameTypes(junk)).toContain(7); // GOAWAY
+
+    const queries = createClient(ProductQueryService, createGrpcTransport({ baseUrl: server.url }));
+    expect((await queries.getProduct({ productId: "still-up" })).product?.name).toBe("name of still-up");
+  });
+
+  it("answers unknown methods with UNIMPLEMENTED and malformed JSON with invalid_argument", async () => {
+    const response = await fetch(`${server.url}/${QUERY}/NoSuchMethod`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(response.status).toBe(404);
+    const malformed = await fetch(`${server.url}/${QUERY}/GetProduct`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"productId": ',
+    });
+    expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as { code: string }).code).toBe("invalid_argument");
+    const unregistered = createClient(ProductCommandService, createGrpcTransport({ baseUrl: server.url }));
+    expect((await expectConnectError(unregistered.createProduct({ name: "x" }))).code).toBe(Code.Unimplemented);
   });
 });
 

@@ -6,6 +6,7 @@ import http from "node:http";
 import http2 from "node:http2";
 
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+const SNIFF_TIMEOUT_MS = 10_000;
 
 function couldBeHttp2(head: Buffer): boolean {
   const n = Math.min(head.length, HTTP2_PREFACE.length);
@@ -23,17 +24,23 @@ export function createPlaintextListener(
     socket.on("error", () => socket.destroy());
     // Read in paused mode: HTTP/2 takes over the socket's handle and only picks up bytes still
     // buffered in the stream, so nothing may be left flowing to a "data" listener.
+    let head = Buffer.alloc(0);
     const onReadable = () => {
-      let head = Buffer.alloc(0);
       for (let chunk: Buffer | null; (chunk = socket.read()) !== null; ) head = Buffer.concat([head, chunk]);
       if (head.length === 0) return;
-      socket.unshift(head);
       // "PRI" can only start the HTTP/2 preface; wait until the bytes seen settle it either way.
       if (couldBeHttp2(head) && head.length < HTTP2_PREFACE.length) return;
       socket.off("readable", onReadable);
+      socket.setTimeout(0);
+      socket.off("timeout", giveUp);
+      socket.unshift(head);
       (couldBeHttp2(head) ? h2 : h1).emit("connection", socket);
     };
     socket.on("readable", onReadable);
+    // A connection that never says which protocol it speaks only holds a file descriptor.
+    const giveUp = () => socket.destroy();
+    socket.setTimeout(SNIFF_TIMEOUT_MS);
+    socket.on("timeout", giveUp);
   });
   return { listener, h2, h1 };
 }
