@@ -19,5 +19,7 @@ const provider = url.startsWith("file:") ? "sqlite" : "postgresql";
 export default defineConfig({
   schema: `prisma/${provider}/schema.prisma`,
   migrations: { path: `prisma/${provider}/migrations` },
-  datasource: { url },
+  // SHADOW_DATABASE_URL: only for `migrate dev`/`migrate diff --from-migrations` on PostgreSQL
+  // (scripts/sync-prisma-schemas.ts sets it to a throwaway database).
+  datasource: { url, shadowDatabaseUrl: process.env.SHADOW_DATABASE_URL },
 });

@@ -4,6 +4,8 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
 import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaClient as PostgresPrismaClient } from "../generated/read-db/postgresql/client";
 import { PrismaClient, Prisma } from "../generated/read-db/sqlite/client";
 
 export type ReadDb = PrismaClient;
@@ -12,10 +14,23 @@ export type ReadTx = Prisma.TransactionClient;
 
 const repoRoot = path.resolve(import.meta.dirname, "../..");
 
-/** Opens the read database. SQLite (file: URLs) only for now; PostgreSQL comes later. */
-export async function openReadDb(url: string): Promise<ReadDb> {
-  if (!url.startsWith("file:")) {
-    throw new Error(`unsupported read database URL "${redact(url)}": only file: (SQLite) URLs are supported`);
+export type ReadDbProvider = "sqlite" | "postgresql";
+
+/** Which provider a READ_DATABASE_URL names: file: is SQLite, postgres(ql):// is PostgreSQL. */
+export function readDbProvider(url: string): ReadDbProvider {
+  if (url.startsWith("file:")) return "sqlite";
+  if (/^postgres(ql)?:\/\//.test(url)) return "postgresql";
+  throw new Error(`unsupported read database URL "${redact(url)}": use file: (SQLite) or postgres(ql):// (PostgreSQL)`);
+}
+
+/** Opens the read database: SQLite for file: URLs, PostgreSQL for postgres(ql):// URLs. */
+export async function openReadDb(url: string, options: { poolSize?: number } = {}): Promise<ReadDb> {
+  if (readDbProvider(url) === "postgresql") {
+    const client = new PostgresPrismaClient({ adapter: new PrismaPg({ connectionString: url, max: options.poolSize ?? 10 }) });
+    await client.$connect();
+    // The schemas are generated from one source (scripts/sync-prisma-schemas.ts), so the two
+    // clients have the same models; the SQLite client's types stand for both.
+    return client as unknown as ReadDb;
   }
   // timeout = SQLite busy timeout: the projector writes while the query service reads the same file.
   const db = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url, timeout: 10_000 }) });
