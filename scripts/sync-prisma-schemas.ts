@@ -97,7 +97,9 @@ async function createMigration(name: string): Promise<void> {
       console.log("schemas already match their migrations: nothing to create");
       return;
     }
+    // Usually both; only PostgreSQL when a SQLite migration was made without this script.
     for (const [dir, sql] of [[MIGRATIONS.sqlite, sqliteSql], [MIGRATIONS.postgresql, portablePostgresSql(postgresSql)]] as const) {
+      if (sql === "") continue;
       mkdirSync(path.join(dir, folder), { recursive: true });
       writeFileSync(path.join(dir, folder, "migration.sql"), sql);
       console.log(`created ${path.relative(root, path.join(dir, folder, "migration.sql"))}`);
