@@ -3,7 +3,7 @@
 // The store runs as its own process (as in production), on a temporary data file.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { EventStoreDBClient, jsonEvent } from "@eventstore/db-client";
@@ -48,6 +48,13 @@ function startStore(dataFile: string): Promise<{ child: ChildProcess; connection
     });
     child.on("exit", (code) => reject(new Error(`store exited with ${code}: ${output}`)));
   });
+}
+
+/** CPU time (ms) a process has used so far, from /proc (Linux). */
+function processCpuMillis(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  const ticksPerSecond = 100;
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
 }
 
 async function appendsPerSecond(client: EventStoreDBClient, total: number, inFlight: number, prefix: string): Promise<number> {
@@ -166,12 +173,18 @@ async function main(): Promise<void> {
   try {
     await appendsPerSecond(client, 500, 8, "warmup");
     const sequential = await appendsPerSecond(client, APPENDS_SEQUENTIAL, 1, "seq");
+    const clientCpuBefore = process.cpuUsage();
+    const storeCpuBefore = processCpuMillis(child.pid!);
     const concurrent = await appendsPerSecond(client, APPENDS_CONCURRENT, 32, "conc");
+    const clientCpu = process.cpuUsage(clientCpuBefore);
+    const clientMicros = ((clientCpu.user + clientCpu.system) / APPENDS_CONCURRENT).toFixed(0);
+    const storeMicros = (((processCpuMillis(child.pid!) - storeCpuBefore) * 1000) / APPENDS_CONCURRENT).toFixed(0);
     const rawSequential = rawInsertsPerSecond(dir, APPENDS_SEQUENTIAL, 1);
     const rawGrouped = rawInsertsPerSecond(dir, APPENDS_CONCURRENT, 32);
     rows.push(
       { measure: "appends/s, 1 in flight (client → store)", value: sequential.toFixed(0), note: `${((sequential / rawSequential) * 100).toFixed(1)}% of ceiling` },
       { measure: "appends/s, 32 in flight (client → store)", value: concurrent.toFixed(0), note: `${((concurrent / rawGrouped) * 100).toFixed(1)}% of ceiling (target ≥ 50%)` },
+      { measure: "  CPU per append at 32 in flight: client library / store (µs)", value: `${clientMicros} / ${storeMicros}`, note: "one client process can drive at most ~1e6/client µs appends/s" },
       { measure: "ceiling: raw inserts/s, 1 row per transaction", value: rawSequential.toFixed(0) },
       { measure: "ceiling: raw inserts/s, 32 rows per transaction", value: rawGrouped.toFixed(0) },
     );
