@@ -21,6 +21,12 @@ function listEnv(name: string, fallback: string): string[] {
     .filter((item) => item !== "");
 }
 
+function tlsFiles(certFile: string, keyFile: string): { certFile: string; keyFile: string } | undefined {
+  if (certFile === "" && keyFile === "") return undefined;
+  if (certFile === "" || keyFile === "") throw new Error("GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE must be set together");
+  return { certFile, keyFile };
+}
+
 export function loadConfig() {
   const dataDir = path.resolve(env("DATA_DIR", "data"));
   const host = env("EVENTMALL_HOST", "127.0.0.1");
@@ -47,6 +53,10 @@ export function loadConfig() {
       /** Bounded contexts whose query services this process hosts. */
       contexts: listEnv("QUERY_CONTEXTS", "product,member,order"),
     },
+    /** Both set: the command and query services serve gRPC over TLS with this certificate (PEM). */
+    grpcTls: tlsFiles(env("GRPC_TLS_CERT_FILE", ""), env("GRPC_TLS_KEY_FILE", "")),
+    /** pino level of every process's JSON log: trace, debug, info, warn, error, fatal or silent. */
+    logLevel: env("LOG_LEVEL", "info"),
     readDatabaseUrl: env("READ_DATABASE_URL", `file:${path.join(dataDir, "read.db")}`),
     projector: {
       maxRetries: intEnv("PROJECTOR_MAX_RETRIES", 5),
