@@ -20,14 +20,18 @@ const useStartedEventStore = (addresses: Readonly<Record<string, string>>) => ({
   EVENTSTORE_CONNECTION_STRING: addresses.eventstore!,
 });
 
+// Each service prints a plain "… listening on URL" line or a pino JSON line with a url field.
+const listeningLine = (what: string) =>
+  new RegExp(`${what} listening on (https?://\\S+)|"url":"(https?://[^"]+)".*"msg":"${what} listening"`);
+
 export const eventmallProcesses: ChildSpec[] = [
   service("eventstore", "services/eventstore/main.ts", /eventstore listening on (esdb:\/\/\S+)/),
-  service("command", "services/command/main.ts", /command service listening on (https?:\/\/\S+)/, {
+  service("command", "services/command/main.ts", listeningLine("command service"), {
     env: useStartedEventStore,
     grpcHealth: true,
   }),
   service("projector", "services/projector/main.ts", /"msg":"projector started"/, { env: useStartedEventStore }),
-  service("query", "services/query/main.ts", /"url":"(https?:\/\/[^"]+)".*"msg":"query service listening"/, {
+  service("query", "services/query/main.ts", listeningLine("query service"), {
     grpcHealth: true,
   }),
 ];
@@ -41,9 +45,11 @@ export interface StartOptions {
 
 /** Migrates the read database, then starts every process; resolves once all are ready. */
 export async function startEventmall(options: StartOptions = {}): Promise<Supervisor> {
-  const env = options.env ?? process.env;
+  const given = options.env ?? process.env;
+  // Children run in the repo root: pin a relative DATA_DIR to where the user started us.
+  const env = { ...given, DATA_DIR: path.resolve(given.DATA_DIR || "data") };
   const output = options.output ?? ((line: string) => process.stdout.write(`${line}\n`));
-  await fs.mkdir(path.resolve(repoRoot, env.DATA_DIR || "data"), { recursive: true });
+  await fs.mkdir(env.DATA_DIR, { recursive: true });
   // prisma.config.ts derives the database URL from the same environment the services get.
   const migrated = await promisify(execFile)(path.join(repoRoot, "node_modules", ".bin", "prisma"), ["migrate", "deploy"], {
     cwd: repoRoot,

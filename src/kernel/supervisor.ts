@@ -13,7 +13,7 @@ export interface ChildSpec {
   args: string[];
   /** Extra environment, computed from the addresses of the children already ready (by name). */
   env?: (addresses: Readonly<Record<string, string>>) => Record<string, string>;
-  /** A line of the child's stdout or stderr that means it is ready; capture group 1 is its address. */
+  /** A line of the child's stdout or stderr that means it is ready; its first matched group is its address. */
   readyLine: RegExp;
   /** Also wait for grpc.health.v1 to report SERVING at the captured http(s) address. */
   grpcHealth?: boolean;
@@ -118,7 +118,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
       readline.createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => {
         output(`[${spec.name}] ${line}`);
         const match = spec.readyLine.exec(line);
-        if (match) markReady(match[1] ?? "");
+        if (match) markReady(match.slice(1).find((group) => group !== undefined) ?? "");
       });
     }
     const exited = new Promise<ChildExit>((resolve) => {
