@@ -71,6 +71,16 @@ function appendOptions(stream: string) {
   );
 }
 
+/**
+ * Bad input must be refused with an error status. The embedded store's exact status is asserted; a real
+ * server's status for malformed requests the official client never sends is not documented, so against
+ * one only the refusal is.
+ */
+function expectRefused(error: ServiceError | null, code: status) {
+  expect(error).not.toBeNull();
+  if (!external) expect(error!.code).toBe(code);
+}
+
 async function stillServing() {
   const stream = uniqueStream("alive");
   await store.client.appendToStream(stream, events(1));
@@ -95,18 +105,31 @@ describe("ServerFeatures", () => {
 describe("bad input", () => {
   it("rejects an append without options, with an empty stream name, or with a malformed event id", async () => {
     const noOptions = await appendCall([proposed("T")]);
-    expect(noOptions.error?.code).toBe(status.INVALID_ARGUMENT);
+    expectRefused(noOptions.error, status.INVALID_ARGUMENT);
     const emptyName = await appendCall([appendOptions(""), proposed("T")]);
-    expect(emptyName.error?.code).toBe(status.INVALID_ARGUMENT);
+    expectRefused(emptyName.error, status.INVALID_ARGUMENT);
     const stream = uniqueStream("bad");
     const badId = await appendCall([appendOptions(stream), proposed("T", "not-a-uuid" as never)]);
     expect(badId.error).not.toBeNull();
     await stillServing();
   });
 
+  it("rejects append and delete options without an expected revision", async () => {
+    const stream = uniqueStream("bad");
+    const options = new streamsPb.AppendReq().setOptions(new streamsPb.AppendReq.Options().setStreamIdentifier(identifier(stream)));
+    const append = await appendCall([options, proposed("T")]);
+    expectRefused(append.error, status.INVALID_ARGUMENT);
+    const remove = await unary(
+      "delete",
+      new streamsPb.DeleteReq().setOptions(new streamsPb.DeleteReq.Options().setStreamIdentifier(identifier(stream))),
+    );
+    expectRefused(remove.error, status.INVALID_ARGUMENT);
+    await stillServing();
+  });
+
   it("reports a missing event type as a missing required metadata property", async () => {
     const result = await appendCall([appendOptions(uniqueStream("bad")), proposed(undefined)]);
-    expect(result.error?.code).toBe(status.INVALID_ARGUMENT);
+    expectRefused(result.error, status.INVALID_ARGUMENT);
     expect(result.error?.metadata.get("exception")[0]).toBe("missing-required-metadata-property");
   });
 
@@ -124,20 +147,20 @@ describe("bad input", () => {
 
   it("answers a read without options, a read of an empty stream name, and a backwards subscription with errors", async () => {
     const noOptions = await readAllMessages(new streamsPb.ReadReq());
-    expect(noOptions.error?.code).toBe(status.INVALID_ARGUMENT);
+    expectRefused(noOptions.error, status.INVALID_ARGUMENT);
     const options = new streamsPb.ReadReq.Options()
       .setStream(new streamsPb.ReadReq.Options.StreamOptions().setStreamIdentifier(identifier("")).setStart(new sharedPb.Empty()))
       .setCount("10")
       .setNoFilter(new sharedPb.Empty())
       .setUuidOption(new streamsPb.ReadReq.Options.UUIDOption().setString(new sharedPb.Empty()));
     const emptyName = await readAllMessages(new streamsPb.ReadReq().setOptions(options));
-    expect(emptyName.error?.code).toBe(status.INVALID_ARGUMENT);
+    expectRefused(emptyName.error, status.INVALID_ARGUMENT);
     await stillServing();
   });
 
   it("answers a delete without an expected revision or stream with INVALID_ARGUMENT", async () => {
     const missing = await unary("delete", new streamsPb.DeleteReq());
-    expect(missing.error?.code).toBe(status.INVALID_ARGUMENT);
+    expectRefused(missing.error, status.INVALID_ARGUMENT);
     await stillServing();
   });
 
