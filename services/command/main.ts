@@ -1,10 +1,11 @@
 // The command service process: `npm run service:command`.
 import { pino } from "pino";
 import { loadConfig } from "../../src/kernel/config";
+import { createTokenService } from "../../src/kernel/auth";
 import { createEventStoreClient } from "../../src/kernel/event-store";
 import { startCommandServer } from "./server";
 
-const logger = pino({ name: "command" });
+const logger = pino({ name: "command", level: loadConfig().logLevel });
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -16,6 +17,10 @@ async function main(): Promise<void> {
     snapshotEvery: config.command.snapshotEvery,
     maxConflictRetries: config.command.maxConflictRetries,
     logger,
+    tls: config.grpcTls,
+    tokens: createTokenService(config),
+    contexts: config.command.contexts,
+    member: { adminLoginIds: config.auth.adminLoginIds },
   });
   // Scripts and tests wait for this exact line (and read the port from it).
   console.log(`command service listening on ${server.url}`);

@@ -1,11 +1,15 @@
-// The command side as one gRPC server: every context's command service over the shared
-// event store. Used by main.ts and, in-process, by the tests.
+// The command side as one gRPC server: the command services of the contexts it hosts, over the
+// shared event store. Used by main.ts and, in-process, by the tests.
 import type { Message } from "@bufbuild/protobuf";
 import type { EventStoreDBClient } from "@eventstore/db-client";
 import type { Logger } from "pino";
+import { MemberCommandService } from "../../gen/eventmall/member/v1/commands_pb";
 import { ProductCommandService } from "../../gen/eventmall/product/v1/commands_pb";
-import { bind, startGrpcServer } from "../../src/kernel/grpc/server";
+import type { TokenService } from "../../src/kernel/auth";
+import { bind, startGrpcServer, type ServiceBinding } from "../../src/kernel/grpc/server";
 import { AggregateRepository, type AggregateDefinition } from "../../src/kernel/repository";
+import { memberCommandService, type MemberCommandDependencies } from "../../src/member/commands";
+import { memberAggregate } from "../../src/member/decider";
 import { productCommandService } from "../../src/product/commands";
 import { productAggregate } from "../../src/product/decider";
 
@@ -16,6 +20,13 @@ export interface CommandServerOptions {
   snapshotEvery: number;
   maxConflictRetries: number;
   logger: Logger;
+  /** Serve over TLS with this certificate and key (PEM files). */
+  tls?: { certFile: string; keyFile: string };
+  tokens: TokenService;
+  /** Contexts whose command services to serve (config COMMAND_CONTEXTS); default: all. */
+  contexts?: readonly string[];
+  /** Member context settings beyond the defaults (ADMIN_LOGIN_IDS; tests: cost, grace, clock). */
+  member?: Pick<MemberCommandDependencies, "adminLoginIds" | "passwordCost" | "reservationGraceMs" | "clock">;
 }
 
 export interface RunningCommandServer {
@@ -26,7 +37,7 @@ export interface RunningCommandServer {
 }
 
 export async function startCommandServer(options: CommandServerOptions): Promise<RunningCommandServer> {
-  const { eventStore, logger } = options;
+  const { eventStore, logger, tokens } = options;
   const repositories: { flushSnapshots(): Promise<void> }[] = [];
   function repositoryOf<State, Command, Event extends Message>(definition: AggregateDefinition<State, Command, Event>) {
     const repository = new AggregateRepository(eventStore, definition, { ...options, logger });
@@ -34,12 +45,16 @@ export async function startCommandServer(options: CommandServerOptions): Promise
     return repository;
   }
 
-  const services = [
-    bind(ProductCommandService, productCommandService({ repository: repositoryOf(productAggregate), logger })),
-    // Member and Order command services join here, one line each.
-  ];
+  // One line per context; a context's services are only built when it is hosted here.
+  const contexts: Record<string, () => ServiceBinding[]> = {
+    product: () => [bind(ProductCommandService, productCommandService({ repository: repositoryOf(productAggregate), logger, tokens }))],
+    member: () => [
+      bind(MemberCommandService, memberCommandService({ client: eventStore, repository: repositoryOf(memberAggregate), logger, tokens, ...options.member })),
+    ],
+  };
+  const services = selectContexts(contexts, options.contexts).flatMap((build) => build());
 
-  const server = await startGrpcServer({ name: "command", host: options.host, port: options.port, services, logger });
+  const server = await startGrpcServer({ name: "command", host: options.host, port: options.port, services, logger, tls: options.tls });
   return {
     port: server.port,
     url: server.url,
@@ -48,4 +63,14 @@ export async function startCommandServer(options: CommandServerOptions): Promise
       await Promise.all(repositories.map((repository) => repository.flushSnapshots()));
     },
   };
+}
+
+/** The builders of the named contexts (all when unnamed); an unknown name is a startup error. */
+export function selectContexts<T>(available: Record<string, T>, names: readonly string[] | undefined): T[] {
+  if (names === undefined) return Object.values(available);
+  const unknown = names.filter((name) => !Object.hasOwn(available, name));
+  if (unknown.length > 0) {
+    throw new Error(`unknown context(s) ${unknown.join(", ")}; this process hosts ${Object.keys(available).join(", ")}`);
+  }
+  return [...new Set(names)].map((name) => available[name]!);
 }

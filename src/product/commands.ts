@@ -5,6 +5,7 @@ import { create } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { WriteResultSchema, type WriteResult } from "../../gen/eventmall/common/v1/command_pb";
 import { ProductCommandService } from "../../gen/eventmall/product/v1/commands_pb";
+import { ADMIN_ROLE, authenticate, requireRole, type TokenService } from "../kernel/auth";
 import { commandErrorToStatus, type ErrorLogger } from "../kernel/command-errors";
 import type { FieldViolation } from "../kernel/decider";
 import { invalidArgument } from "../kernel/grpc/errors";
@@ -17,6 +18,8 @@ export type ProductRepository = AggregateRepository<ProductState, ProductCommand
 export interface ProductCommandDependencies {
   repository: ProductRepository;
   logger: ErrorLogger;
+  /** Every RPC needs an admin token. */
+  tokens: TokenService;
   clock?: () => Date;
   newProductId?: () => string;
 }
@@ -33,6 +36,7 @@ export function productCommandService(deps: ProductCommandDependencies): Service
     command: ProductCommand,
     expectedRevision?: bigint,
   ): Promise<HandleResult<ProductState, ProductEvent>> {
+    requireRole(await authenticate(context, deps.tokens), ADMIN_ROLE);
     const violations: FieldViolation[] = [];
     if (command.type !== "CreateProduct" && !UUID.test(command.productId)) {
       violations.push({ field: "product_id", description: "must be a product id (UUID)" });

@@ -11,6 +11,7 @@ import { ProductQueryService, type Product } from "../../gen/eventmall/product/v
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb";
 import { ServerReflection } from "../../gen/grpc/reflection/v1/reflection_pb";
+import { bearer } from "../kernel/auth-fixtures";
 import { pollUntil, startSuite, type RunningSuite } from "./suite";
 
 const run = promisify(execFile);
@@ -22,7 +23,8 @@ describe("product end to end through real processes", () => {
 
   beforeAll(async () => {
     suite = await startSuite();
-    commands = createClient(ProductCommandService, createGrpcTransport({ baseUrl: suite.commandUrl }));
+    const asAdmin = bearer(suite.adminToken);
+    commands = createClient(ProductCommandService, createGrpcTransport({ baseUrl: suite.commandUrl, interceptors: [asAdmin] }));
     queries = createClient(ProductQueryService, createGrpcTransport({ baseUrl: suite.queryUrl }));
   }, 180_000);
   afterAll(() => suite?.stop(), 60_000);
@@ -118,7 +120,7 @@ describe("product end to end through real processes", () => {
     const post = async (url: string, method: string, body: unknown) => {
       const response = await fetch(`${url}/${method}`, {
         method: "POST",
-        headers: { "content-type": "application/json", "connect-protocol-version": "1" },
+        headers: { "content-type": "application/json", "connect-protocol-version": "1", authorization: `Bearer ${suite.adminToken}` },
         body: JSON.stringify(body),
       });
       return { status: response.status, body: (await response.json()) as Record<string, any> };

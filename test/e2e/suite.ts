@@ -2,6 +2,8 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { randomBytes } from "node:crypto";
+import { ADMIN_ROLE, createTokenService } from "../../src/kernel/auth";
 import type { Supervisor } from "../../src/kernel/supervisor";
 import { startEventmall } from "../../scripts/start";
 
@@ -9,6 +11,8 @@ export interface RunningSuite {
   commandUrl: string;
   queryUrl: string;
   eventStoreConnectionString: string;
+  /** An operator token (role admin) signed with the suite's secret, for product management. */
+  adminToken: string;
   /** Every line the processes printed, for failure diagnostics. */
   output: string[];
   stop(): Promise<void>;
@@ -25,8 +29,12 @@ const INHERITED_SETTINGS_TO_DROP = [
 
 export async function startSuite(): Promise<RunningSuite> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "eventmall-e2e-"));
+  const tokenSecret = randomBytes(32).toString("base64url");
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, EVENTSTORE_PORT: "0", COMMAND_PORT: "0", QUERY_PORT: "0" };
   for (const name of INHERITED_SETTINGS_TO_DROP) delete env[name];
+  env.AUTH_TOKEN_SECRET = tokenSecret;
+  const tokens = createTokenService({ dataDir, auth: { tokenSecret, tokenTtlSeconds: 3600 } });
+  const { token: adminToken } = await tokens.issue({ subject: "e2e-operator", roles: [ADMIN_ROLE] });
   const output: string[] = [];
   let supervisor: Supervisor;
   try {
@@ -39,6 +47,7 @@ export async function startSuite(): Promise<RunningSuite> {
     commandUrl: supervisor.addresses.command!,
     queryUrl: supervisor.addresses.query!,
     eventStoreConnectionString: supervisor.addresses.eventstore!,
+    adminToken,
     output,
     async stop() {
       await supervisor.stop();

@@ -9,6 +9,7 @@ import { RevisionConflictSchema } from "../../gen/eventmall/common/v1/command_pb
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb";
 import { ProductCommandService } from "../../gen/eventmall/product/v1/commands_pb";
 import { openStore, type StoreUnderTest } from "../eventstore/harness";
+import { adminToken, bearer, testTokenService } from "../kernel/auth-fixtures";
 import { startCommandServer, type RunningCommandServer } from "../../services/command/server";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -16,10 +17,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 let store: StoreUnderTest;
 let server: RunningCommandServer;
 let products: Client<typeof ProductCommandService>;
+const tokens = testTokenService();
 
 beforeAll(async () => {
   store = await openStore();
   server = await startCommandServer({
+    tokens,
     eventStore: store.client,
     host: "127.0.0.1",
     port: 0,
@@ -27,7 +30,8 @@ beforeAll(async () => {
     maxConflictRetries: 5,
     logger: pino({ level: "silent" }),
   });
-  products = createClient(ProductCommandService, createGrpcTransport({ baseUrl: server.url }));
+  const admin = await adminToken(tokens);
+  products = createClient(ProductCommandService, createGrpcTransport({ baseUrl: server.url, interceptors: [bearer(admin)] }));
 });
 
 afterAll(async () => {
@@ -163,5 +167,35 @@ describe("ProductCommandService", () => {
     const onMissing = await failureOf(products.changeProductPrice({ productId: missing, price: 99n, expectedRevision: 3n }));
     expect(onMissing.code).toBe(Code.Aborted);
     expect(onMissing.findDetails(RevisionConflictSchema)[0].actualRevision).toBeUndefined();
+  });
+});
+
+describe("ProductCommandService authorization", () => {
+  const clientWith = (token?: string) =>
+    createClient(ProductCommandService, createGrpcTransport({ baseUrl: server.url, interceptors: token === undefined ? [] : [bearer(token)] }));
+
+  it("answers UNAUTHENTICATED without a token or with a bad one, and writes nothing", async () => {
+    for (const client of [clientWith(), clientWith("not-a-token"), clientWith(await adminToken(testTokenService()))]) {
+      const error = await failureOf(client.createProduct({ name: "Lamp", price: 1n, inventory: 1n }));
+      expect(error.code).toBe(Code.Unauthenticated);
+    }
+    const { productId } = await createLamp();
+    const error = await failureOf(clientWith().increaseInventory({ productId, quantity: 1n }));
+    expect(error.code).toBe(Code.Unauthenticated);
+    expect(await storedEvents(productId)).toHaveLength(1);
+  });
+
+  it("answers PERMISSION_DENIED for a member token on every RPC", async () => {
+    const { productId } = await createLamp();
+    const member = clientWith((await tokens.issue({ subject: crypto.randomUUID(), roles: ["member"] })).token);
+    const calls = [
+      member.createProduct({ name: "Lamp", price: 1n, inventory: 1n }),
+      member.changeProductName({ productId, name: "Mine" }),
+      member.changeProductPrice({ productId, price: 1n }),
+      member.increaseInventory({ productId, quantity: 1n }),
+      member.decreaseInventory({ productId, quantity: 1n }),
+    ];
+    for (const call of calls) expect((await failureOf(call)).code).toBe(Code.PermissionDenied);
+    expect(await storedEvents(productId)).toHaveLength(1);
   });
 });

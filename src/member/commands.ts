@@ -1,0 +1,257 @@
+// MemberCommandService: registration with unique login ids and emails, profile and password
+// changes, withdrawal, and Login (password check → signed access token). Passwords and their
+// hashes are never logged, returned or put in member events.
+import { randomUUID } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { WrongExpectedVersionError, type EventStoreDBClient } from "@eventstore/db-client";
+import { WriteResultSchema, type WriteResult } from "../../gen/eventmall/common/v1/command_pb";
+import { MemberCommandService } from "../../gen/eventmall/member/v1/commands_pb";
+import { ADMIN_ROLE, authenticate, requireRole, type Caller, type TokenService } from "../kernel/auth";
+import { commandErrorToStatus, type ErrorLogger } from "../kernel/command-errors";
+import type { FieldViolation } from "../kernel/decider";
+import type { EventMetadata } from "../kernel/event-codec";
+import { aborted, alreadyExists, failedPrecondition, invalidArgument, notFound, permissionDenied, unauthenticated } from "../kernel/grpc/errors";
+import { CORRELATION_HEADER, requestMetadata } from "../kernel/metadata";
+import type { AggregateRepository, HandleResult } from "../kernel/repository";
+import { CredentialStore } from "./credentials";
+import { emailKey, holdsEmail, holdsLoginId, memberCommandViolations, type MemberCommand, type MemberEvent, type MemberState } from "./decider";
+import { DEFAULT_RESERVATION_GRACE_MS, IdentifierReservations, IdentifierTaken } from "./identifiers";
+import { DEFAULT_SCRYPT_COST, hashPassword, spendVerificationTime, verifyPassword, type ScryptCost } from "./password";
+import { LOGIN_ID_PATTERN, PASSWORD_MAX_LENGTH, passwordViolation } from "./rules";
+import { credentialStream, emailStream, loginIdStream } from "./streams";
+
+export type MemberRepository = AggregateRepository<MemberState, MemberCommand, MemberEvent>;
+
+/** Role every member's token carries (admins listed in ADMIN_LOGIN_IDS get "admin" too). */
+export const MEMBER_ROLE = "member";
+
+export interface MemberCommandDependencies {
+  client: EventStoreDBClient;
+  repository: MemberRepository;
+  tokens: TokenService;
+  logger: ErrorLogger & { warn(details: object, message: string): void };
+  /** Login ids whose tokens get the admin role (config ADMIN_LOGIN_IDS). */
+  adminLoginIds?: readonly string[];
+  passwordCost?: ScryptCost;
+  reservationGraceMs?: number;
+  clock?: () => Date;
+  newMemberId?: () => string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** One answer for every failed login, so it does not tell which login ids exist. */
+const LOGIN_FAILED = "invalid login id or password";
+
+export function memberCommandService(deps: MemberCommandDependencies): ServiceImpl<typeof MemberCommandService> {
+  const clock = deps.clock ?? (() => new Date());
+  const newMemberId = deps.newMemberId ?? randomUUID;
+  const cost = deps.passwordCost ?? DEFAULT_SCRYPT_COST;
+  const admins = new Set(deps.adminLoginIds ?? []);
+  const reservations = new IdentifierReservations(deps.client, { graceMs: deps.reservationGraceMs ?? DEFAULT_RESERVATION_GRACE_MS, clock });
+  const credentials = new CredentialStore(deps.client, clock);
+  const { repository } = deps;
+
+  /** Runs store work, turning what it throws into the status a client should see. */
+  async function guarded<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw commandErrorToStatus(error, deps.logger);
+    }
+  }
+
+  function metadataOf(context: HandlerContext): EventMetadata {
+    const metadata = requestMetadata(context.requestHeader);
+    context.responseHeader.set(CORRELATION_HEADER, metadata.correlationId);
+    return metadata;
+  }
+
+  function rejectViolations(violations: FieldViolation[], what: string): void {
+    if (violations.length > 0) throw invalidArgument(violations, `invalid ${what} request`);
+  }
+
+  const holdsLoginIdNow = (loginId: string) => async (memberId: string) => holdsLoginId((await repository.load(memberId)).state, loginId);
+  const holdsEmailNow = (email: string) => async (memberId: string) => holdsEmail((await repository.load(memberId)).state, email);
+
+  async function reserveEmail(email: string, memberId: string, metadata: EventMetadata): Promise<void> {
+    try {
+      await reservations.reserve(emailStream(email), memberId, metadata, holdsEmailNow(email));
+    } catch (error) {
+      if (error instanceof IdentifierTaken) throw alreadyExists("this email is already registered", "EMAIL_TAKEN");
+      throw error;
+    }
+  }
+
+  /** The member the caller's token names, loaded, active. */
+  async function activeMember(caller: Caller): Promise<Extract<MemberState, { exists: true }>> {
+    if (!UUID.test(caller.subject)) throw notFound("the caller is not a member");
+    const { state } = await guarded(() => repository.load(caller.subject));
+    if (!state.exists) throw notFound("the caller is not a member");
+    if (state.withdrawn) throw failedPrecondition("this member has withdrawn", "MEMBER_WITHDRAWN");
+    return state;
+  }
+
+  /** Cleanup whose failure must not fail the command: a stale reservation is reclaimed later. */
+  async function bestEffort(what: string, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      deps.logger.warn({ err: error, what }, "member cleanup failed; left for later reclaim");
+    }
+  }
+
+  return {
+    async registerMember(request, context) {
+      const command: MemberCommand = {
+        type: "RegisterMember",
+        memberId: newMemberId(),
+        loginId: request.loginId,
+        name: request.name,
+        email: request.email,
+        address: request.address,
+        now: clock(),
+      };
+      const violations = memberCommandViolations(command);
+      const passwordProblem = passwordViolation("password", request.password);
+      rejectViolations(passwordProblem ? [...violations, passwordProblem] : violations, "RegisterMember");
+      const metadata = metadataOf(context);
+      const { memberId } = command;
+      // Hash first: the fewer steps between reservation and registration, the smaller the window.
+      const passwordHash = await hashPassword(request.password, cost);
+      const outcome = await guarded(async () => {
+        try {
+          await reservations.reserve(loginIdStream(request.loginId), memberId, metadata, holdsLoginIdNow(request.loginId));
+        } catch (error) {
+          if (error instanceof IdentifierTaken) throw alreadyExists(`login id "${request.loginId}" is taken`, "LOGIN_ID_TAKEN");
+          throw error;
+        }
+        try {
+          await reserveEmail(request.email, memberId, metadata);
+        } catch (error) {
+          await bestEffort("release login id", () => reservations.release(loginIdStream(request.loginId), memberId, metadata));
+          throw error;
+        }
+        await credentials.set(memberId, passwordHash, undefined, metadata);
+        return repository.handle(memberId, command, { metadata });
+      });
+      return { memberId, result: writeResult(outcome) };
+    },
+
+    async changeProfile(request, context) {
+      const caller = await authenticate(context, deps.tokens);
+      const command: MemberCommand = {
+        type: "ChangeProfile",
+        memberId: caller.subject,
+        name: request.name,
+        email: request.email,
+        address: request.address,
+        now: clock(),
+      };
+      rejectViolations(memberCommandViolations(command), "ChangeProfile");
+      const before = await activeMember(caller);
+      const metadata = metadataOf(context);
+      const newEmail = request.email !== undefined && emailKey(request.email) !== emailKey(before.email) ? request.email : undefined;
+      const outcome = await guarded(async () => {
+        if (newEmail !== undefined) await reserveEmail(newEmail, caller.subject, metadata);
+        let result: HandleResult<MemberState, MemberEvent>;
+        try {
+          result = await repository.handle(caller.subject, command, { metadata, expectedRevision: request.expectedRevision });
+        } catch (error) {
+          if (newEmail !== undefined) await bestEffort("release new email", () => reservations.release(emailStream(newEmail), caller.subject, metadata));
+          throw error;
+        }
+        const after = result.state;
+        if (after.exists && emailKey(after.email) !== emailKey(before.email)) {
+          await bestEffort("release old email", () => reservations.release(emailStream(before.email), caller.subject, metadata));
+        }
+        return result;
+      });
+      return { result: writeResult(outcome) };
+    },
+
+    async changePassword(request, context) {
+      const caller = await authenticate(context, deps.tokens);
+      const violations: FieldViolation[] = [];
+      if (request.oldPassword === "") violations.push({ field: "old_password", description: "must not be empty" });
+      const problem = passwordViolation("new_password", request.newPassword);
+      if (problem) violations.push(problem);
+      rejectViolations(violations, "ChangePassword");
+      await activeMember(caller);
+      const memberId = caller.subject;
+      const metadata = metadataOf(context);
+      const stored = await guarded(() => credentials.current(memberId));
+      const matches =
+        stored !== undefined && request.oldPassword.length <= PASSWORD_MAX_LENGTH && (await verifyPassword(request.oldPassword, stored.passwordHash));
+      if (!stored || !matches) throw permissionDenied("the old password does not match", "WRONG_PASSWORD");
+      const passwordHash = await hashPassword(request.newPassword, cost);
+      try {
+        await credentials.set(memberId, passwordHash, stored.revision, metadata);
+      } catch (error) {
+        if (error instanceof WrongExpectedVersionError) {
+          throw aborted("the password was changed concurrently; retry with the current password", {
+            streamName: credentialStream(memberId),
+            expectedRevision: stored.revision,
+          });
+        }
+        throw commandErrorToStatus(error, deps.logger);
+      }
+      const outcome = await guarded(() => repository.handle(memberId, { type: "ChangePassword", memberId, now: clock() }, { metadata }));
+      return { result: writeResult(outcome) };
+    },
+
+    async withdrawMember(request, context) {
+      const caller = await authenticate(context, deps.tokens);
+      const memberId = request.memberId === "" ? caller.subject : request.memberId.toLowerCase();
+      if (memberId !== caller.subject) requireRole(caller, ADMIN_ROLE);
+      if (!UUID.test(memberId)) {
+        if (request.memberId === "") throw notFound("the caller is not a member");
+        throw invalidArgument([{ field: "member_id", description: "must be a member id (UUID)" }]);
+      }
+      const metadata = metadataOf(context);
+      const command: MemberCommand = { type: "WithdrawMember", memberId, withdrawnBy: caller.subject, now: clock() };
+      const outcome = await guarded(() => repository.handle(memberId, command, { metadata }));
+      const member = outcome.state;
+      if (member.exists) {
+        await bestEffort("release login id", () => reservations.release(loginIdStream(member.loginId), memberId, metadata));
+        await bestEffort("release email", () => reservations.release(emailStream(member.email), memberId, metadata));
+        await bestEffort("erase credentials", () => credentials.erase(memberId));
+      }
+      return { result: writeResult(outcome) };
+    },
+
+    async login(request) {
+      const { loginId, password } = request;
+      // Too long to be anyone's password: no account lookup, no hashing work.
+      if (!LOGIN_ID_PATTERN.test(loginId) || password === "" || password.length > PASSWORD_MAX_LENGTH) {
+        throw unauthenticated(LOGIN_FAILED, "LOGIN_FAILED");
+      }
+      const account = await guarded(async () => {
+        const memberId = await reservations.holderOf(loginIdStream(loginId));
+        if (memberId === undefined) return undefined;
+        const { state } = await repository.load(memberId);
+        if (!holdsLoginId(state, loginId)) return undefined;
+        const stored = await credentials.current(memberId);
+        return stored && { memberId, passwordHash: stored.passwordHash };
+      });
+      if (!account) {
+        await spendVerificationTime(password, cost);
+        throw unauthenticated(LOGIN_FAILED, "LOGIN_FAILED");
+      }
+      if (!(await verifyPassword(password, account.passwordHash))) throw unauthenticated(LOGIN_FAILED, "LOGIN_FAILED");
+      const roles = admins.has(loginId) ? [MEMBER_ROLE, ADMIN_ROLE] : [MEMBER_ROLE];
+      const issued = await deps.tokens.issue({ subject: account.memberId, roles });
+      return { accessToken: issued.token, expiresAt: timestampFromDate(issued.expiresAt), memberId: account.memberId, roles };
+    },
+  };
+}
+
+function writeResult(outcome: HandleResult<unknown, unknown>): WriteResult {
+  const commitPosition = outcome.commitPosition ?? 0n;
+  return create(WriteResultSchema, {
+    streamRevision: outcome.revision ?? 0n,
+    commitPosition,
+    positionToken: commitPosition.toString(),
+  });
+}
