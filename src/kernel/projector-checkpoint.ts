@@ -27,6 +27,14 @@ export interface Projection {
   filter: ProjectionFilter;
   /** Applies one event inside the open transaction; throws to have the event retried (then parked). */
   apply(tx: ReadTx, event: ProjectedEvent): Promise<void>;
+  /**
+   * "catch-up": before its subscription group exists (first start), the projection builds from
+   * the start of $all with batched reads and transactions, then goes live from where it got to.
+   * Default "live": the group alone delivers history and live events one by one.
+   */
+  build?: "catch-up" | "live";
+  /** Read-model tables the projection owns: a blue/green rebuild replaces exactly these. */
+  tables?: string[];
 }
 
 export type ApplyOutcome = "applied" | "skipped";
@@ -58,6 +66,29 @@ export async function applyWithCheckpoint(db: ReadDb, projection: Projection, ev
     const position = { commitPosition, preparePosition: event.position.prepare, updatedAt: new Date() };
     await tx.projectionCheckpoint.upsert({ where: { name }, create: { name, ...position }, update: position });
     return "applied";
+  }, TRANSACTION_OPTIONS);
+}
+
+/**
+ * Applies a run of events (in $all order) and the checkpoint after the last one in ONE
+ * transaction: the fast path of catch-up builds. Events at or before the checkpoint are skipped.
+ */
+export async function applyBatchWithCheckpoint(db: ReadDb, projection: Projection, events: ProjectedEvent[]): Promise<number> {
+  const last = events.at(-1);
+  if (!last) return 0;
+  const name = projection.name;
+  return db.$transaction(async (tx) => {
+    const checkpoint = await tx.projectionCheckpoint.findUnique({ where: { name } });
+    let applied = 0;
+    for (const event of events) {
+      if (checkpoint !== null && event.position.commit <= checkpoint.commitPosition) continue;
+      await projection.apply(tx, event);
+      applied++;
+    }
+    if (applied === 0) return 0;
+    const position = { commitPosition: last.position.commit, preparePosition: last.position.prepare, updatedAt: new Date() };
+    await tx.projectionCheckpoint.upsert({ where: { name }, create: { name, ...position }, update: position });
+    return applied;
   }, TRANSACTION_OPTIONS);
 }
 

@@ -3,15 +3,18 @@
 // retry with backoff until the group's maxRetryCount parks it, and the projection moves on.
 import {
   eventTypeFilter,
+  PersistentSubscriptionDoesNotExistError,
   PersistentSubscriptionExistsError,
   persistentSubscriptionToAllSettingsFromDefaults,
   START,
   streamNameFilter,
   type EventStoreDBClient,
+  type Position,
   type PersistentSubscriptionToAll,
   type PersistentSubscriptionToAllResolvedEvent,
 } from "@eventstore/db-client";
 import type { Logger } from "pino";
+import { catchUp } from "./catch-up";
 import { applyWithCheckpoint, markForRetry, type ProjectedEvent, type Projection } from "./projector-checkpoint";
 import type { ReadDb } from "./read-db";
 
@@ -28,6 +31,18 @@ export interface ProjectorOptions {
   retryBaseMs: number;
   /** Events the store may have in flight to this consumer. */
   bufferSize?: number;
+  /** Told about state changes and handled events (status table, metrics). */
+  observer?: ProjectionObserver;
+}
+
+export type ProjectionState = "catching_up" | "live" | "stopped" | "failed";
+
+export interface ProjectionObserver {
+  state(projection: string, state: ProjectionState, detail?: string): void;
+  /** `count` events applied, the last at commit position `position`. */
+  applied(projection: string, count: number, position: bigint): void;
+  retried(projection: string): void;
+  parked(projection: string): void;
 }
 
 export interface RunningProjector {
@@ -79,6 +94,7 @@ class ProjectionRunner {
       try {
         await this.ensureGroup();
         if (this.stopping) break;
+        this.observer?.state(this.projection.name, "live");
         const subscription = this.options.client.subscribeToPersistentSubscriptionToAll(groupName(this.projection), {
           bufferSize: this.options.bufferSize ?? 10,
         });
@@ -98,18 +114,70 @@ class ProjectionRunner {
         }
         if (!this.stopping) this.log.warn("subscription ended by the server; resubscribing");
       } catch (error) {
-        if (!this.stopping) this.log.error({ err: error, attempt }, "subscription dropped; resubscribing");
+        if (!this.stopping) {
+          this.log.error({ err: error, attempt }, "subscription dropped; resubscribing");
+          this.observer?.state(this.projection.name, "failed", error instanceof Error ? error.message : String(error));
+        }
       } finally {
         await this.closeSubscription();
       }
       if (!this.stopping) await this.sleep(backoff(this.options.retryBaseMs, attempt++));
     }
+    this.observer?.state(this.projection.name, "stopped");
     this.log.info("stopped");
   }
 
+  private get observer(): ProjectionObserver | undefined {
+    return this.options.observer;
+  }
+
+  private async groupExists(): Promise<boolean> {
+    try {
+      await this.options.client.getPersistentSubscriptionToAllInfo(groupName(this.projection));
+      return true;
+    } catch (error) {
+      if (error instanceof PersistentSubscriptionDoesNotExistError) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * First start of a catch-up projection (no group yet): build from the checkpoint (or the start)
+   * in batches, then let the group start where the build stopped reading. Events appended in
+   * between are after that position, so the group delivers them: no gap; anything delivered
+   * twice is at or behind the checkpoint and skipped: no duplicate.
+   */
+  private async buildByCatchUp(): Promise<Position | "start" | undefined> {
+    this.observer?.state(this.projection.name, "catching_up");
+    this.log.info("building by catch-up from $all");
+    let reported = 0;
+    const result = await catchUp({
+      client: this.options.client,
+      db: this.options.db,
+      projection: this.projection,
+      onFailure: "stop",
+      shouldStop: () => this.stopping,
+      onProgress: (progress) => {
+        this.observer?.applied(this.projection.name, progress.applied - reported, progress.position);
+        reported = progress.applied;
+      },
+      onFailedEvent: (event, error) => this.log.warn({ err: error, position: event.position.commit }, "catch-up stops before a failing event; the live group retries it"),
+    });
+    if (result.stopped) return undefined;
+    this.log.info({ scanned: result.scanned, applied: result.applied }, "catch-up build reached the end of $all; going live");
+    const from = result.failed ? result.checkpoint : result.scannedTo ?? result.checkpoint;
+    return from ?? "start";
+  }
+
   private async ensureGroup(): Promise<void> {
+    let startFrom: Position | typeof START = START;
+    if (this.projection.build === "catch-up" && !(await this.groupExists())) {
+      const builtTo = await this.buildByCatchUp();
+      if (builtTo === undefined) return;
+      if (builtTo !== "start") startFrom = builtTo;
+    }
     const settings = persistentSubscriptionToAllSettingsFromDefaults({
-      startFrom: START,
+      startFrom,
       maxRetryCount: this.options.maxRetries,
     });
     const filter = toStoreFilter(this.projection);
@@ -138,6 +206,7 @@ class ProjectionRunner {
       return;
     }
     await subscription.ack(resolved);
+    if (outcome === "applied") this.observer?.applied(this.projection.name, 1, event.position.commit);
     this.log.debug({ ...context, outcome }, "event handled");
   }
 
@@ -160,10 +229,12 @@ class ProjectionRunner {
       throw markError;
     }
     if (willPark) {
+      this.observer?.parked(this.projection.name);
       // The store parks it on its own once maxRetryCount is exceeded; saying so spares one round.
       await subscription.nack("park", reason, resolved);
       return;
     }
+    this.observer?.retried(this.projection.name);
     if (!this.stopping) await this.sleep(backoff(this.options.retryBaseMs, resolved.retryCount));
     await subscription.nack("retry", reason, resolved);
   }

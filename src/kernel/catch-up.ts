@@ -1,0 +1,148 @@
+// Catch-up builds: a projection reads $all from its checkpoint (or the start) in pages and
+// applies many events per transaction, checkpoint included, until it reaches the end of $all.
+// New read models build this way on first start; blue/green rebuilds use it on a fresh database.
+import { BACKWARDS, END, FORWARDS, START, type EventStoreDBClient, type Position, type ResolvedEvent } from "@eventstore/db-client";
+import { applyBatchWithCheckpoint, applyWithCheckpoint, markForRetry, readCheckpoint, type ProjectedEvent, type Projection, type ProjectionFilter } from "./projector-checkpoint";
+import type { ReadDb } from "./read-db";
+
+export interface CatchUpProgress {
+  /** Events read from $all so far (matching the filter or not). */
+  scanned: number;
+  /** Events the projection applied so far. */
+  applied: number;
+  /** Commit position of the last event read. */
+  position: bigint;
+  /** Commit position of the last event in $all when the build started. */
+  head: bigint;
+}
+
+export interface CatchUpOptions {
+  client: EventStoreDBClient;
+  db: ReadDb;
+  projection: Projection;
+  /** Events per $all read. */
+  pageSize?: number;
+  /** Matching events per read-database transaction. */
+  batchSize?: number;
+  /**
+   * An event the projection fails on: "stop" ends the build before it (the live subscription
+   * group then retries and parks it); "mark" records a retry mark, as a parked event gets, and
+   * goes on (rebuilds, which must reach the end).
+   */
+  onFailure: "stop" | "mark";
+  onProgress?: (progress: CatchUpProgress) => void;
+  onFailedEvent?: (event: ProjectedEvent, error: unknown) => void;
+  shouldStop?: () => boolean;
+}
+
+export interface CatchUpResult {
+  scanned: number;
+  applied: number;
+  /** Position of the last event read, matching or not; undefined when nothing was read. */
+  scannedTo?: Position;
+  /** The projection's checkpoint at the end. */
+  checkpoint: Position | null;
+  /** The event the build stopped before (onFailure "stop"). */
+  failed?: ProjectedEvent;
+  stopped: boolean;
+}
+
+const DEFAULT_PAGE_SIZE = 2_000;
+const DEFAULT_BATCH_SIZE = 1_000;
+
+export async function catchUp(options: CatchUpOptions): Promise<CatchUpResult> {
+  const { client, db, projection } = options;
+  const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  const checkpoint = await readCheckpoint(db, projection.name);
+  const head = (await headPosition(client))?.commit ?? 0n;
+  const result: CatchUpResult = { scanned: 0, applied: 0, checkpoint, stopped: false };
+  let from: Position | undefined = checkpoint ?? undefined;
+
+  // The next page is read while the current one is applied.
+  let nextPage: Promise<ResolvedEvent[]> | undefined = readPage(client, from, pageSize);
+  while (nextPage) {
+    const page: ResolvedEvent[] = await nextPage;
+    const fresh = page.filter((resolved) => resolved.event?.position && (!from || resolved.event.position.commit > from.commit));
+    const lastRead = page.at(-1)?.event?.position;
+    nextPage = page.length >= pageSize && lastRead ? readPage(client, lastRead, pageSize) : undefined;
+    if (lastRead) from = lastRead;
+
+    const matching = fresh.map(toProjectedEvent).filter((event) => matchesFilter(projection.filter, event));
+    for (let i = 0; i < matching.length; i += batchSize) {
+      if (options.shouldStop?.()) {
+        await nextPage?.catch(() => undefined);
+        return { ...result, stopped: true, checkpoint: await readCheckpoint(db, projection.name) };
+      }
+      const batch = matching.slice(i, i + batchSize);
+      const outcome = await applyBatch(options, batch);
+      result.applied += outcome.applied;
+      if (outcome.failed) {
+        await nextPage?.catch(() => undefined);
+        return { ...result, failed: outcome.failed, checkpoint: await readCheckpoint(db, projection.name) };
+      }
+    }
+    result.scanned += fresh.length;
+    const lastFresh = fresh.at(-1)?.event?.position;
+    if (lastFresh) result.scannedTo = lastFresh;
+    options.onProgress?.({ scanned: result.scanned, applied: result.applied, position: result.scannedTo?.commit ?? 0n, head });
+  }
+  return { ...result, checkpoint: await readCheckpoint(db, projection.name) };
+}
+
+/** Applies a batch in one transaction; on failure, event by event to find (and handle) the culprit. */
+async function applyBatch(options: CatchUpOptions, batch: ProjectedEvent[]): Promise<{ applied: number; failed?: ProjectedEvent }> {
+  try {
+    return { applied: await applyBatchWithCheckpoint(options.db, options.projection, batch) };
+  } catch {
+    let applied = 0;
+    for (const event of batch) {
+      try {
+        if ((await applyWithCheckpoint(options.db, options.projection, event)) === "applied") applied++;
+      } catch (error) {
+        options.onFailedEvent?.(event, error);
+        if (options.onFailure === "stop") return { applied, failed: event };
+        await markForRetry(options.db, options.projection.name, event, error);
+      }
+    }
+    return { applied };
+  }
+}
+
+async function readPage(client: EventStoreDBClient, from: Position | undefined, maxCount: number): Promise<ResolvedEvent[]> {
+  const events: ResolvedEvent[] = [];
+  for await (const resolved of client.readAll({ fromPosition: from ?? START, maxCount, direction: FORWARDS, resolveLinkTos: false })) {
+    events.push(resolved);
+  }
+  return events;
+}
+
+/** Position of the last event in $all, or undefined when it is empty. */
+export async function headPosition(client: EventStoreDBClient): Promise<Position | undefined> {
+  for await (const resolved of client.readAll({ fromPosition: END, maxCount: 1, direction: BACKWARDS })) {
+    return resolved.event?.position;
+  }
+  return undefined;
+}
+
+/** The same prefix rule the store applies to a projection's subscription group. System streams never match. */
+export function matchesFilter(filter: ProjectionFilter, event: Pick<ProjectedEvent, "streamId" | "type">): boolean {
+  if (event.streamId.startsWith("$")) return false;
+  return "streamPrefixes" in filter
+    ? filter.streamPrefixes.some((prefix) => event.streamId.startsWith(prefix))
+    : filter.eventTypePrefixes.some((prefix) => event.type.startsWith(prefix));
+}
+
+export function toProjectedEvent(resolved: ResolvedEvent): ProjectedEvent {
+  const recorded = resolved.event!;
+  return {
+    id: recorded.id,
+    streamId: recorded.streamId,
+    revision: recorded.revision,
+    type: recorded.type,
+    data: recorded.data,
+    metadata: recorded.metadata,
+    created: recorded.created,
+    position: recorded.position!,
+  };
+}
