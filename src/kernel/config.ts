@@ -52,6 +52,15 @@ export function loadConfig() {
       port: intEnv("QUERY_PORT", 50052),
       /** Bounded contexts whose query services this process hosts. */
       contexts: listEnv("QUERY_CONTEXTS", "product,member,order"),
+      /** How long a query carrying a position_token waits for its read model (then UNAVAILABLE). */
+      readYourWritesTimeoutMs: intEnv("READ_YOUR_WRITES_TIMEOUT_MS", 2000),
+    },
+    /** Prometheus /metrics port per process; 0 = no metrics endpoint. */
+    metricsPort: {
+      eventstore: intEnv("EVENTSTORE_METRICS_PORT", 0),
+      command: intEnv("COMMAND_METRICS_PORT", 0),
+      query: intEnv("QUERY_METRICS_PORT", 0),
+      projector: intEnv("PROJECTOR_METRICS_PORT", 0),
     },
     /** Both set: the command and query services serve gRPC over TLS with this certificate (PEM). */
     grpcTls: tlsFiles(env("GRPC_TLS_CERT_FILE", ""), env("GRPC_TLS_KEY_FILE", "")),
