@@ -3,7 +3,7 @@
 // are this server's (the official client never sends them), so this runs against the embedded store only.
 import { createRequire } from "node:module";
 import { credentials, status, type ClientDuplexStream, type ServiceError } from "@grpc/grpc-js";
-import { START, jsonEvent, persistentSubscriptionToStreamSettingsFromDefaults as streamSettings } from "@eventstore/db-client";
+import { ErrorType, START, jsonEvent, persistentSubscriptionToStreamSettingsFromDefaults as streamSettings } from "@eventstore/db-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore, uniqueStream, type StoreUnderTest } from "./harness";
 import { Inbox, append, n, uniqueGroup } from "./persistent-support";
@@ -86,7 +86,8 @@ describe.skipIf(external)("PersistentSubscriptions bad input", () => {
     const request = createRequest(stream, uniqueGroup());
     request.getOptions().setStreamIdentifier(undefined).setAll(badRegex);
     expect((await call("create", request))?.code).toBe(status.INVALID_ARGUMENT);
-    expect(await store.client.listPersistentSubscriptionsToStream(stream)).toEqual([]);
+    const listed = await store.client.listPersistentSubscriptionsToStream(stream).catch((error) => error);
+    expect(listed.type).toBe(ErrorType.PERSISTENT_SUBSCRIPTION_DOES_NOT_EXIST);
   });
 
   it("ends a Read call that does not start with options, or asks for no buffer, with INVALID_ARGUMENT", async () => {

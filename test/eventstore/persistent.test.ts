@@ -130,6 +130,7 @@ describe("persistent subscription to a stream", () => {
     await expectMissing(store.client.updatePersistentSubscriptionToStream(stream, group, streamSettings()));
     await expectMissing(store.client.deletePersistentSubscriptionToStream(stream, group));
     await expectMissing(store.client.replayParkedMessagesToStream(stream, group));
+    await expectMissing(store.client.listPersistentSubscriptionsToStream(stream));
     const inbox = subscribe(stream, group);
     const error = (await inbox.dropped()) as Error & { type?: string; groupName?: string };
     expect(error.type).toBe(ErrorType.PERSISTENT_SUBSCRIPTION_DOES_NOT_EXIST);

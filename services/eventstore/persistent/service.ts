@@ -4,7 +4,7 @@ import * as grpc from "@grpc/grpc-js";
 import { randomUUID } from "node:crypto";
 import { confirmationResponse, eventResponse, subscriptionInfo } from "./codec";
 import type { Consumer, ConsumerConnection } from "./consumers";
-import { invalidArgument, toRpcError, type RpcError } from "./errors";
+import { invalidArgument, subscriptionDoesNotExist, toRpcError, type RpcError } from "./errors";
 import type { NackAction, SubscriptionGroup } from "./group";
 import { ALL_STREAM, configFromCreate, configFromUpdate, groupKey } from "./settings";
 import type { PersistentSubscriptionSubsystem } from "./subsystem";
@@ -104,6 +104,8 @@ export function persistentSubscriptionsHandlers(subsystem: PersistentSubscriptio
         const streamOption = options.getListForStream()!;
         const stream = streamOption.hasAll() ? ALL_STREAM : streamNameOf(streamOption.getStream());
         groups = subsystem.list(stream);
+        // As EventStoreDB: a stream without groups is "not found", with an empty group name.
+        if (groups.length === 0) throw subscriptionDoesNotExist(stream, "");
       } else {
         groups = subsystem.list();
       }
