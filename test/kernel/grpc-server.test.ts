@@ -354,6 +354,35 @@ describe("kernel gRPC server on malformed input", () => {
   });
 });
 
+describe("kernel gRPC server interceptors", () => {
+  it("runs the given interceptors inside the error concealment", async () => {
+    const server = await startGrpcServer({
+      name: "test",
+      port: 0,
+      services: [fakeQueries],
+      logger: silent,
+      interceptors: [
+        (next) => async (request) => {
+          if (request.header.get("x-fail") === "yes") throw new TypeError("interceptor bug with internals");
+          const response = await next(request);
+          response.header.set("x-seen-by", "test-interceptor");
+          return response;
+        },
+      ],
+    });
+    try {
+      const queries = createClient(ProductQueryService, createGrpcTransport({ baseUrl: server.url }));
+      let seenBy: string | null = null;
+      await queries.getProduct({ productId: "i1" }, { onHeader: (headers) => (seenBy = headers.get("x-seen-by")) });
+      expect(seenBy).toBe("test-interceptor");
+      const error = await expectConnectError(queries.getProduct({ productId: "i2" }, { headers: { "x-fail": "yes" } }));
+      expect([error.code, error.rawMessage]).toEqual([Code.Internal, "internal error"]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe("kernel gRPC server shutdown", () => {
   it("finishes an in-flight call, goes NOT_SERVING, ends Watch streams and refuses new connections", async () => {
     const server = await startGrpcServer({ name: "test", port: 0, services: [fakeQueries], logger: silent });

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import http2 from "node:http2";
 import type net from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
-import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
+import type { ConnectRouter, Interceptor, ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { pino, type Logger } from "pino";
 import { Health } from "../../../gen/grpc/health/v1/health_pb";
@@ -37,6 +37,8 @@ export interface GrpcServerOptions {
   tls?: { certFile: string; keyFile: string };
   /** Largest request message accepted; bigger ones get RESOURCE_EXHAUSTED. */
   readMaxBytes?: number;
+  /** Run on every call, inside the interceptor that conceals unexpected errors as INTERNAL. */
+  interceptors?: Interceptor[];
   /** How long close() lets in-flight calls finish before cutting connections. */
   shutdownGraceMs?: number;
   logger?: Logger;
@@ -67,7 +69,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   const handler = connectNodeAdapter({
     readMaxBytes: options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
     shutdownSignal: shutdown.signal,
-    interceptors: [internalErrorInterceptor(logger)],
+    interceptors: [internalErrorInterceptor(logger), ...(options.interceptors ?? [])],
     routes(router) {
       for (const binding of options.services) binding.register(router);
       router.service(Health, health.implementation());
