@@ -6,8 +6,8 @@ import { startProjector } from "../../src/kernel/projector";
 import { openReadDb } from "../../src/kernel/read-db";
 import { projections } from "./projections";
 
-const log = pino({ name: "projector" });
 const config = loadConfig();
+const log = pino({ name: "projector", level: config.logLevel });
 const db = await openReadDb(config.readDatabaseUrl);
 const client = createEventStoreClient(config);
 const projector = startProjector({

@@ -4,10 +4,10 @@ import { loadConfig } from "../../src/kernel/config";
 import { openReadDb } from "../../src/kernel/read-db";
 import { startQueryServer } from "./server";
 
-const log = pino({ name: "query" });
 const config = loadConfig();
+const log = pino({ name: "query", level: config.logLevel });
 const db = await openReadDb(config.readDatabaseUrl);
-const server = await startQueryServer({ db, host: config.host, port: config.query.port, logger: log });
+const server = await startQueryServer({ db, host: config.host, port: config.query.port, logger: log, tls: config.grpcTls });
 log.info({ url: server.url }, "query service listening");
 
 let stopping = false;
