@@ -68,8 +68,8 @@ export function memberCommandService(deps: MemberCommandDependencies): ServiceIm
     return metadata;
   }
 
-  function rejectViolations(violations: FieldViolation[], what: string): void {
-    if (violations.length > 0) throw invalidArgument(violations, `invalid ${what} request`);
+  function rejectViolations(violations: FieldViolation[]): void {
+    if (violations.length > 0) throw invalidArgument(violations);
   }
 
   const holdsLoginIdNow = (loginId: string) => async (memberId: string) => holdsLoginId((await repository.load(memberId)).state, loginId);
@@ -115,7 +115,7 @@ export function memberCommandService(deps: MemberCommandDependencies): ServiceIm
       };
       const violations = memberCommandViolations(command);
       const passwordProblem = passwordViolation("password", request.password);
-      rejectViolations(passwordProblem ? [...violations, passwordProblem] : violations, "RegisterMember");
+      rejectViolations(passwordProblem ? [...violations, passwordProblem] : violations);
       const metadata = metadataOf(context);
       const { memberId } = command;
       // Hash first: the fewer steps between reservation and registration, the smaller the window.
@@ -149,7 +149,7 @@ export function memberCommandService(deps: MemberCommandDependencies): ServiceIm
         address: request.address,
         now: clock(),
       };
-      rejectViolations(memberCommandViolations(command), "ChangeProfile");
+      rejectViolations(memberCommandViolations(command));
       const before = await activeMember(caller);
       const metadata = metadataOf(context);
       const newEmail = request.email !== undefined && emailKey(request.email) !== emailKey(before.email) ? request.email : undefined;
@@ -177,7 +177,7 @@ export function memberCommandService(deps: MemberCommandDependencies): ServiceIm
       if (request.oldPassword === "") violations.push({ field: "old_password", description: "must not be empty" });
       const problem = passwordViolation("new_password", request.newPassword);
       if (problem) violations.push(problem);
-      rejectViolations(violations, "ChangePassword");
+      rejectViolations(violations);
       await activeMember(caller);
       const memberId = caller.subject;
       const metadata = metadataOf(context);

@@ -1,0 +1,349 @@
+// MemberCommandService end to end: a real gRPC client, the command server in-process, and the
+// embedded store behind it.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { FORWARDS, START } from "@eventstore/db-client";
+import { create } from "@bufbuild/protobuf";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { IdentifierReservedSchema } from "../../gen/eventmall/member/v1/credential_pb";
+import { emailStream, loginIdStream, privateCodec } from "../../src/member/streams";
+import { pino } from "pino";
+import { MemberCommandService, type RegisterMemberRequest } from "../../gen/eventmall/member/v1/commands_pb";
+import { BadRequestSchema, ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb";
+import { ADMIN_ROLE, type TokenService } from "../../src/kernel/auth";
+import { openStore, type StoreUnderTest } from "../eventstore/harness";
+import { bearer, testTokenService } from "../kernel/auth-fixtures";
+import { startCommandServer, type RunningCommandServer } from "../../services/command/server";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+// Real scrypt at a lower cost than production, to keep the suite quick on a shared machine.
+const TEST_COST = { log2N: 12, r: 8, p: 1 };
+
+let store: StoreUnderTest;
+let server: RunningCommandServer;
+let tokens: TokenService;
+let members: Client<typeof MemberCommandService>;
+const passwordsUsed = new Set<string>();
+
+beforeAll(async () => {
+  store = await openStore();
+  tokens = testTokenService(3600);
+  server = await startCommandServer({
+    eventStore: store.client,
+    port: 0,
+    snapshotEvery: 100,
+    maxConflictRetries: 5,
+    logger: pino({ level: "silent" }),
+    tokens,
+    contexts: ["member"],
+    member: { adminLoginIds: ["root_admin"], passwordCost: TEST_COST },
+  });
+  members = createClient(MemberCommandService, createGrpcTransport({ baseUrl: server.url }));
+});
+
+afterAll(async () => {
+  await server?.close();
+  await store?.close();
+});
+
+let counter = 0;
+function unique(prefix: string): string {
+  return `${prefix}${process.pid % 1000}_${++counter}_${Math.floor(Math.random() * 1e4)}`.slice(0, 20);
+}
+
+function newMember(overrides: Partial<RegisterMemberRequest> = {}) {
+  const loginId = overrides.loginId ?? unique("m");
+  const password = overrides.password ?? `pw-${crypto.randomUUID()}`;
+  passwordsUsed.add(password);
+  return { loginId, name: "Hana Kim", email: `${loginId}@example.com`, password, address: "1 Main St, Seoul", ...overrides };
+}
+
+async function register(overrides: Partial<RegisterMemberRequest> = {}) {
+  const request = newMember(overrides);
+  const response = await members.registerMember(request);
+  return { ...request, memberId: response.memberId, response };
+}
+
+/** A client acting as whoever the token names. */
+function as(token: string) {
+  return createClient(MemberCommandService, createGrpcTransport({ baseUrl: server.url, interceptors: [bearer(token)] }));
+}
+
+async function login(loginId: string, password: string) {
+  return members.login({ loginId, password });
+}
+
+async function failureOf(call: Promise<unknown>): Promise<ConnectError> {
+  const error = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof ConnectError)) throw new Error(`expected a ConnectError, got ${String(error)}`);
+  return error;
+}
+
+async function allEvents() {
+  const events = [];
+  for await (const resolved of store.client.readAll({ fromPosition: START, direction: FORWARDS })) {
+    if (resolved.event) events.push(resolved.event);
+  }
+  return events;
+}
+
+describe("RegisterMember", () => {
+  it("registers a member: a MemberRegistered event without any password, and a login that works", async () => {
+    const member = await register();
+    expect(member.memberId).toMatch(UUID);
+    expect(member.response.result?.streamRevision).toBe(0n);
+    const events = [];
+    for await (const resolved of store.client.readStream(`member-${member.memberId}`, { fromRevision: START, direction: FORWARDS })) {
+      events.push(resolved.event!);
+    }
+    expect(events.map((e) => e.type)).toEqual(["eventmall.member.v1.MemberRegistered"]);
+    expect(events[0]!.data).toEqual(
+      expect.objectContaining({ memberId: member.memberId, loginId: member.loginId, name: "Hana Kim", email: member.email, address: "1 Main St, Seoul" }),
+    );
+    expect(JSON.stringify(events[0]!.data)).not.toMatch(/password|scrypt/i);
+    const session = await login(member.loginId, member.password);
+    expect(session.memberId).toBe(member.memberId);
+    expect(session.roles).toEqual(["member"]);
+  });
+
+  it("rejects bad fields with INVALID_ARGUMENT, every field reported", async () => {
+    const error = await failureOf(
+      members.registerMember({ loginId: "Ab!", name: "", email: "not-an-email", password: "short", address: " " }),
+    );
+    expect(error.code).toBe(Code.InvalidArgument);
+    const fields = error.findDetails(BadRequestSchema)[0]?.fieldViolations.map((v) => v.field);
+    expect(fields?.sort()).toEqual(["address", "email", "login_id", "name", "password"]);
+    for (const field of fields ?? []) expect(error.message).toContain(field);
+    for (const email of ["a@b", "a@@b.com", ".a@b.com", "a..b@c.com", "a b@c.com", "a@-b.com", "a@b.c0m", `${"x".repeat(65)}@b.com`]) {
+      expect((await failureOf(members.registerMember(newMember({ email })))).code, email).toBe(Code.InvalidArgument);
+    }
+    for (const loginId of ["abc", "a".repeat(21), "UPPER", "dash-ed", "ünï"]) {
+      expect((await failureOf(members.registerMember(newMember({ loginId })))).code, loginId).toBe(Code.InvalidArgument);
+    }
+    expect((await failureOf(members.registerMember(newMember({ password: "p".repeat(129) })))).code).toBe(Code.InvalidArgument);
+    expect((await failureOf(members.registerMember(newMember({ name: "n".repeat(51) })))).code).toBe(Code.InvalidArgument);
+  });
+
+  it("answers ALREADY_EXISTS for a taken login id or email (case-insensitively)", async () => {
+    const first = await register();
+    const sameLogin = await failureOf(members.registerMember(newMember({ loginId: first.loginId, email: `${unique("o")}@example.com` })));
+    expect(sameLogin.code).toBe(Code.AlreadyExists);
+    expect(sameLogin.findDetails(ErrorInfoSchema)[0]?.reason).toBe("LOGIN_ID_TAKEN");
+    const sameEmail = await failureOf(members.registerMember(newMember({ email: first.email.toUpperCase() })));
+    expect(sameEmail.code).toBe(Code.AlreadyExists);
+    expect(sameEmail.findDetails(ErrorInfoSchema)[0]?.reason).toBe("EMAIL_TAKEN");
+  });
+
+  it("gives exactly one success to 10 concurrent registrations of one email, and the losers' login ids stay free", async () => {
+    const email = `${unique("race")}@example.com`;
+    const attempts = Array.from({ length: 10 }, () => newMember({ email }));
+    const outcomes = await Promise.allSettled(attempts.map((request) => members.registerMember(request)));
+    const won = outcomes.filter((o) => o.status === "fulfilled");
+    const lost = outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected");
+    expect(won).toHaveLength(1);
+    expect(lost.map((o) => ConnectError.from(o.reason).code)).toEqual(Array(9).fill(Code.AlreadyExists));
+    // A loser's login id was released: it can register with another email.
+    const loser = attempts[outcomes.findIndex((o) => o.status === "rejected")]!;
+    await register({ loginId: loser.loginId, email: `${unique("other")}@example.com` });
+  });
+});
+
+describe("reservations left behind by a crash", () => {
+  async function strandReservation(stream: string, reservedAt: Date) {
+    const event = create(IdentifierReservedSchema, { memberId: crypto.randomUUID(), reservedAt: timestampFromDate(reservedAt) });
+    await store.client.appendToStream(stream, privateCodec.encode(IdentifierReservedSchema, event, { correlationId: "c", causationId: "c" }));
+  }
+
+  it("keeps a fresh reservation of a member that does not exist yet (a registration in flight)", async () => {
+    const request = newMember();
+    await strandReservation(emailStream(request.email), new Date());
+    expect((await failureOf(members.registerMember(request))).code).toBe(Code.AlreadyExists);
+  });
+
+  it("takes over a reservation older than the grace period whose member never registered", async () => {
+    const request = newMember();
+    await strandReservation(loginIdStream(request.loginId), new Date(Date.now() - 10 * 60_000));
+    await strandReservation(emailStream(request.email), new Date(Date.now() - 10 * 60_000));
+    const { memberId } = await members.registerMember(request);
+    expect((await login(request.loginId, request.password)).memberId).toBe(memberId);
+  });
+
+  it("never takes over an old reservation of a member who still holds the value", async () => {
+    const member = await register();
+    // Long after registration, the reservation is old but its member still holds both values.
+    const later = await startCommandServer({
+      eventStore: store.client,
+      port: 0,
+      snapshotEvery: 100,
+      maxConflictRetries: 5,
+      logger: pino({ level: "silent" }),
+      tokens,
+      contexts: ["member"],
+      member: { passwordCost: TEST_COST, clock: () => new Date(Date.now() + 3600_000) },
+    });
+    try {
+      const client = createClient(MemberCommandService, createGrpcTransport({ baseUrl: later.url }));
+      expect((await failureOf(client.registerMember(newMember({ loginId: member.loginId })))).code).toBe(Code.AlreadyExists);
+      expect((await failureOf(client.registerMember(newMember({ email: member.email })))).code).toBe(Code.AlreadyExists);
+    } finally {
+      await later.close();
+    }
+  });
+});
+
+describe("ChangeProfile", () => {
+  it("changes the profile; a new email releases the old one, which another member can then take", async () => {
+    const first = await register();
+    const session = await login(first.loginId, first.password);
+    const newEmail = `${unique("new")}@example.com`;
+    const changed = await as(session.accessToken).changeProfile({ email: newEmail, address: "2 Side St" });
+    expect(changed.result?.streamRevision).toBe(1n);
+    const second = await register({ email: first.email });
+    expect(second.memberId).toMatch(UUID);
+    const taken = await failureOf(members.registerMember(newMember({ email: newEmail })));
+    expect(taken.code).toBe(Code.AlreadyExists);
+  });
+
+  it("refuses an email another member holds, and needs a token", async () => {
+    const first = await register();
+    const second = await register();
+    const session = await login(second.loginId, second.password);
+    expect((await failureOf(as(session.accessToken).changeProfile({ email: first.email }))).code).toBe(Code.AlreadyExists);
+    expect((await failureOf(members.changeProfile({ name: "Nobody" }))).code).toBe(Code.Unauthenticated);
+    expect((await failureOf(as(session.accessToken).changeProfile({ name: "" }))).code).toBe(Code.InvalidArgument);
+  });
+});
+
+describe("Login and tokens", () => {
+  it("issues a token that verifies to the member and expires", async () => {
+    const member = await register();
+    const session = await login(member.loginId, member.password);
+    expect(await tokens.verify(session.accessToken)).toEqual({ subject: member.memberId, roles: ["member"] });
+    const expiresIn = timestampDate(session.expiresAt!).getTime() - Date.now();
+    expect(expiresIn).toBeGreaterThan(3500_000);
+    expect(expiresIn).toBeLessThanOrEqual(3600_000);
+
+    // A short-lived token from a server configured with a 1 s TTL stops working after it.
+    const shortTokens = testTokenService(1);
+    const shortServer = await startCommandServer({
+      eventStore: store.client,
+      port: 0,
+      snapshotEvery: 100,
+      maxConflictRetries: 5,
+      logger: pino({ level: "silent" }),
+      tokens: shortTokens,
+      contexts: ["member"],
+      member: { passwordCost: TEST_COST },
+    });
+    try {
+      const shortMembers = createClient(MemberCommandService, createGrpcTransport({ baseUrl: shortServer.url }));
+      const short = await shortMembers.login({ loginId: member.loginId, password: member.password });
+      await expect(shortTokens.verify(short.accessToken)).resolves.toMatchObject({ subject: member.memberId });
+      await new Promise((resolve) => setTimeout(resolve, 2100));
+      const expired = await failureOf(shortTokens.verify(short.accessToken));
+      expect(expired.code).toBe(Code.Unauthenticated);
+      const shortClient = createClient(MemberCommandService, createGrpcTransport({ baseUrl: shortServer.url, interceptors: [bearer(short.accessToken)] }));
+      expect((await failureOf(shortClient.changeProfile({ name: "Late" }))).code).toBe(Code.Unauthenticated);
+    } finally {
+      await shortServer.close();
+    }
+  });
+
+  it("answers UNAUTHENTICATED with one message for an unknown login id and a wrong password", async () => {
+    const member = await register();
+    const wrongPassword = await failureOf(login(member.loginId, "wrong-password"));
+    const unknownId = await failureOf(login(unique("ghost"), "wrong-password"));
+    const malformed = await failureOf(login("NO", "x".repeat(500)));
+    for (const error of [wrongPassword, unknownId, malformed]) {
+      expect(error.code).toBe(Code.Unauthenticated);
+      expect(error.rawMessage).toBe("invalid login id or password");
+    }
+  });
+
+  it("gives the admin role to members listed in ADMIN_LOGIN_IDS", async () => {
+    const admin = await register({ loginId: "root_admin" });
+    const session = await login("root_admin", admin.password);
+    expect(session.roles).toEqual(["member", ADMIN_ROLE]);
+    expect((await tokens.verify(session.accessToken)).roles).toContain(ADMIN_ROLE);
+  });
+});
+
+describe("ChangePassword", () => {
+  it("answers PERMISSION_DENIED for a wrong old password; with the right one the new password logs in", async () => {
+    const member = await register();
+    const client = as((await login(member.loginId, member.password)).accessToken);
+    const wrong = await failureOf(client.changePassword({ oldPassword: "not-my-password", newPassword: "brand-new-pass" }));
+    expect(wrong.code).toBe(Code.PermissionDenied);
+    expect(wrong.findDetails(ErrorInfoSchema)[0]?.reason).toBe("WRONG_PASSWORD");
+    await login(member.loginId, member.password); // unchanged
+
+    const newPassword = `new-${crypto.randomUUID()}`;
+    passwordsUsed.add(newPassword);
+    const changed = await client.changePassword({ oldPassword: member.password, newPassword });
+    expect(changed.result?.streamRevision).toBe(1n);
+    expect((await login(member.loginId, newPassword)).memberId).toBe(member.memberId);
+    expect((await failureOf(login(member.loginId, member.password))).code).toBe(Code.Unauthenticated);
+    expect((await failureOf(client.changePassword({ oldPassword: newPassword, newPassword: "short" }))).code).toBe(Code.InvalidArgument);
+  });
+});
+
+describe("WithdrawMember", () => {
+  it("withdraws: login fails, commands fail, login id and email are free again", async () => {
+    const member = await register();
+    const client = as((await login(member.loginId, member.password)).accessToken);
+    const withdrawn = await client.withdrawMember({});
+    expect(withdrawn.result?.streamRevision).toBe(1n);
+    const refused = await failureOf(login(member.loginId, member.password));
+    expect(refused.code).toBe(Code.Unauthenticated);
+    expect(refused.rawMessage).toBe("invalid login id or password");
+    const again = await failureOf(client.withdrawMember({}));
+    expect(again.code).toBe(Code.FailedPrecondition);
+    expect((await failureOf(client.changeProfile({ name: "Back" }))).code).toBe(Code.FailedPrecondition);
+
+    const successor = await register({ loginId: member.loginId, email: member.email });
+    expect(successor.memberId).not.toBe(member.memberId);
+    expect((await login(member.loginId, successor.password)).memberId).toBe(successor.memberId);
+  });
+
+  it("lets an admin withdraw another member; a member may not", async () => {
+    const victim = await register();
+    const other = await register();
+    const otherClient = as((await login(other.loginId, other.password)).accessToken);
+    expect((await failureOf(otherClient.withdrawMember({ memberId: victim.memberId }))).code).toBe(Code.PermissionDenied);
+    const operator = as((await tokens.issue({ subject: "ops", roles: [ADMIN_ROLE] })).token);
+    await operator.withdrawMember({ memberId: victim.memberId });
+    expect((await failureOf(login(victim.loginId, victim.password))).code).toBe(Code.Unauthenticated);
+    expect((await failureOf(operator.withdrawMember({ memberId: crypto.randomUUID() }))).code).toBe(Code.NotFound);
+    expect((await failureOf(operator.withdrawMember({ memberId: "nope" }))).code).toBe(Code.InvalidArgument);
+  });
+});
+
+describe("secrets in the store", () => {
+  it("no event anywhere holds a password; hashes sit only in member_credential- streams", async () => {
+    const events = await allEvents();
+    const memberEvents = events.filter((e) => e.streamId.startsWith("member"));
+    expect(memberEvents.length).toBeGreaterThan(20);
+    const hashes: string[] = [];
+    for (const event of events) {
+      const text = JSON.stringify({ data: event.data, metadata: event.metadata });
+      for (const password of passwordsUsed) expect(text, `${event.streamId} ${event.type}`).not.toContain(password);
+      if (event.streamId.startsWith("member_credential-")) {
+        hashes.push((event.data as { passwordHash: string }).passwordHash);
+        continue;
+      }
+      expect(text, `${event.streamId} ${event.type}`).not.toMatch(/scrypt\$|passwordHash|password_hash/i);
+    }
+    // Withdrawn members' credential streams are deleted: their hashes are no longer readable.
+    expect(hashes.length).toBeGreaterThan(0);
+    for (const hash of hashes) {
+      const salt = hash.split("$")[4]!;
+      for (const event of events.filter((e) => !e.streamId.startsWith("member_credential-"))) {
+        expect(JSON.stringify(event.data)).not.toContain(salt);
+      }
+    }
+  });
+});
