@@ -6,8 +6,9 @@ import type { ReadEvent, StoredEvent } from "../log";
 const WIRE_VARINT = 0;
 const WIRE_BYTES = 2;
 
+/** Appends protobuf fields to one growing buffer; nested messages are written in place (no copies per level). */
 class ByteWriter {
-  private buffer = Buffer.allocUnsafe(512);
+  private buffer = Buffer.allocUnsafe(1024);
   private length = 0;
 
   private ensure(extra: number): void {
@@ -19,11 +20,16 @@ class ByteWriter {
 
   varint(value: number | bigint): void {
     this.ensure(10);
-    let v = BigInt.asUintN(64, BigInt(value));
-    if (v < 0x80n) {
-      this.buffer[this.length++] = Number(v);
+    if (typeof value === "number" || (value >= 0n && value <= BigInt(Number.MAX_SAFE_INTEGER))) {
+      let v = Number(value);
+      while (v >= 0x80) {
+        this.buffer[this.length++] = (v % 0x80) | 0x80;
+        v = Math.floor(v / 0x80);
+      }
+      this.buffer[this.length++] = v;
       return;
     }
+    let v = BigInt.asUintN(64, value);
     while (v >= 0x80n) {
       this.buffer[this.length++] = Number(v & 0x7fn) | 0x80;
       v >>= 7n;
@@ -31,29 +37,24 @@ class ByteWriter {
     this.buffer[this.length++] = Number(v);
   }
 
-  smallVarint(value: number): void {
-    this.ensure(5);
-    while (value >= 0x80) {
-      this.buffer[this.length++] = (value & 0x7f) | 0x80;
-      value >>>= 7;
-    }
-    this.buffer[this.length++] = value;
-  }
-
   tag(field: number, wireType: number): void {
-    this.smallVarint((field << 3) | wireType);
+    this.varint((field << 3) | wireType);
   }
 
   bytes(field: number, value: Uint8Array): void {
     this.tag(field, WIRE_BYTES);
-    this.smallVarint(value.length);
+    this.varint(value.length);
     this.ensure(value.length);
     this.buffer.set(value, this.length);
     this.length += value.length;
   }
 
   string(field: number, value: string): void {
-    this.bytes(field, Buffer.from(value, "utf8"));
+    const size = Buffer.byteLength(value, "utf8");
+    this.tag(field, WIRE_BYTES);
+    this.varint(size);
+    this.ensure(size);
+    this.length += this.buffer.write(value, this.length, "utf8");
   }
 
   /** proto3: zero is the default and is not written. */
@@ -63,11 +64,22 @@ class ByteWriter {
     this.varint(value);
   }
 
-  /** A nested message written by `write` into its own writer. */
+  /**
+   * A nested message: its content is written after room for the longest length prefix, then moved
+   * down next to the actual prefix once its length is known.
+   */
   message(field: number, write: (writer: ByteWriter) => void): void {
-    const nested = new ByteWriter();
-    write(nested);
-    this.bytes(field, nested.finish());
+    this.tag(field, WIRE_BYTES);
+    const prefixAt = this.length;
+    this.ensure(5);
+    this.length += 5;
+    const contentAt = this.length;
+    write(this);
+    const contentLength = this.length - contentAt;
+    this.length = prefixAt;
+    this.varint(contentLength);
+    this.buffer.copyWithin(this.length, contentAt, contentAt + contentLength);
+    this.length += contentLength;
   }
 
   finish(): Buffer {
