@@ -15,15 +15,32 @@ import {
 } from "@eventstore/db-client";
 import type { Logger } from "pino";
 import { catchUp } from "./catch-up";
-import { applyWithCheckpoint, markForRetry, type ProjectedEvent, type Projection } from "./projector-checkpoint";
+import { applyWithCheckpoint, markForRetry, type ProjectedEvent, type Projection, type ProjectionFilter } from "./projector-checkpoint";
+import { readMetadata } from "./event-codec";
 import type { ReadDb } from "./read-db";
 
 export type { ProjectedEvent, Projection, ProjectionFilter } from "./projector-checkpoint";
+
+/**
+ * A process that answers events with commands instead of read-model writes (a process manager).
+ * It gets no transaction and no checkpoint: a redelivered event reaches it again, so its effects
+ * must be idempotent where they land (e.g. in the aggregates it commands).
+ */
+export interface Reactor {
+  kind: "reactor";
+  /** Stable name: names the subscription group ("reactor-<name>"). */
+  name: string;
+  filter: ProjectionFilter;
+  /** Throws to have the event retried (then parked). */
+  react(event: ProjectedEvent): Promise<void>;
+}
 
 export interface ProjectorOptions {
   client: EventStoreDBClient;
   db: ReadDb;
   projections: Projection[];
+  /** Run beside the projections, each on a subscription group of its own. */
+  reactors?: Reactor[];
   logger: Logger;
   /** The group's maxRetryCount: deliveries of a failing event before the store parks it. */
   maxRetries: number;
@@ -52,12 +69,13 @@ export interface RunningProjector {
 
 const MAX_BACKOFF_MS = 30_000;
 
-export function groupName(projection: Pick<Projection, "name">): string {
-  return `projection-${projection.name}`;
+export function groupName(handler: Pick<Projection, "name"> | Pick<Reactor, "name" | "kind">): string {
+  return "kind" in handler && handler.kind === "reactor" ? `reactor-${handler.name}` : `projection-${handler.name}`;
 }
 
 export function startProjector(options: ProjectorOptions): RunningProjector {
-  const runners = options.projections.map((projection) => new ProjectionRunner(projection, options));
+  const handlers = [...options.projections, ...(options.reactors ?? [])];
+  const runners = handlers.map((handler) => new ProjectionRunner(handler, options));
   const done = runners.map((runner) => runner.run());
   return {
     async stop() {
@@ -75,10 +93,10 @@ class ProjectionRunner {
   private readonly log: Logger;
 
   constructor(
-    private readonly projection: Projection,
+    private readonly projection: Projection | Reactor,
     private readonly options: ProjectorOptions,
   ) {
-    this.log = options.logger.child({ projection: projection.name });
+    this.log = options.logger.child(isReactor(projection) ? { reactor: projection.name } : { projection: projection.name });
   }
 
   stop(): void {
@@ -147,14 +165,14 @@ class ProjectionRunner {
    * between are after that position, so the group delivers them: no gap; anything delivered
    * twice is at or behind the checkpoint and skipped: no duplicate.
    */
-  private async buildByCatchUp(): Promise<Position | "start" | undefined> {
+  private async buildByCatchUp(projection: Projection): Promise<Position | "start" | undefined> {
     this.observer?.state(this.projection.name, "catching_up");
     this.log.info("building by catch-up from $all");
     let reported = 0;
     const result = await catchUp({
       client: this.options.client,
       db: this.options.db,
-      projection: this.projection,
+      projection,
       onFailure: "stop",
       shouldStop: () => this.stopping,
       onProgress: (progress) => {
@@ -171,8 +189,8 @@ class ProjectionRunner {
 
   private async ensureGroup(): Promise<void> {
     let startFrom: Position | typeof START = START;
-    if (this.projection.build === "catch-up" && !(await this.groupExists())) {
-      const builtTo = await this.buildByCatchUp();
+    if (!isReactor(this.projection) && this.projection.build === "catch-up" && !(await this.groupExists())) {
+      const builtTo = await this.buildByCatchUp(this.projection);
       if (builtTo === undefined) return;
       if (builtTo !== "start") startFrom = builtTo;
     }
@@ -197,10 +215,16 @@ class ProjectionRunner {
       await subscription.ack(resolved);
       return;
     }
-    const context = { stream: event.streamId, revision: event.revision, type: event.type, position: event.position.commit, retryCount: resolved.retryCount };
+    // The ids the command side wrote (x-correlation-id): one flow can be followed across the processes' logs.
+    const context = { stream: event.streamId, revision: event.revision, type: event.type, position: event.position.commit, retryCount: resolved.retryCount, ...readMetadata(event.metadata) };
     let outcome;
     try {
-      outcome = await applyWithCheckpoint(this.options.db, this.projection, event);
+      if (isReactor(this.projection)) {
+        await this.projection.react(event);
+        outcome = "reacted";
+      } else {
+        outcome = await applyWithCheckpoint(this.options.db, this.projection, event);
+      }
     } catch (error) {
       await this.retryLater(subscription, resolved, event, error, context);
       return;
@@ -221,7 +245,8 @@ class ProjectionRunner {
     const willPark = resolved.retryCount >= this.options.maxRetries;
     this.log.error({ ...context, err: error }, willPark ? "projection failed on event; parking it" : "projection failed on event; will retry");
     try {
-      await markForRetry(this.options.db, this.projection.name, event, error);
+      // Reactors have no checkpoint that could skip the redelivery.
+      if (!isReactor(this.projection)) await markForRetry(this.options.db, this.projection.name, event, error);
     } catch (markError) {
       // Unmarked, a redelivery behind the checkpoint would be skipped. Drop the subscription
       // instead of nacking: the store hands the unacknowledged events out again on resubscribe.
@@ -268,7 +293,11 @@ function backoff(baseMs: number, attempt: number): number {
   return Math.min(MAX_BACKOFF_MS, baseMs * 2 ** Math.min(attempt, 16));
 }
 
-function toStoreFilter(projection: Projection) {
+function isReactor(handler: Projection | Reactor): handler is Reactor {
+  return "kind" in handler && handler.kind === "reactor";
+}
+
+function toStoreFilter(projection: Pick<Projection, "filter">) {
   const filter = projection.filter;
   return "streamPrefixes" in filter
     ? streamNameFilter({ prefixes: filter.streamPrefixes })
