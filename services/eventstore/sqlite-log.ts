@@ -1,6 +1,6 @@
 // The EventLog over SQLite. Writes are queued and group-committed: every append or delete queued in the
-// same tick runs in one transaction (one fsync), is checked in order against the stream states left by
-// the ones before it, and is acknowledged only after the commit.
+// same tick runs in one transaction, checked in order against the stream states left by the ones before
+// it, and is acknowledged only once that transaction is durable (WAL fsynced, see wal-sync.ts).
 import { randomUUID } from "node:crypto";
 import type {
   AppendOutcome,
