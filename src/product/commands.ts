@@ -11,6 +11,7 @@ import type { FieldViolation } from "../kernel/decider";
 import { invalidArgument } from "../kernel/grpc/errors";
 import { CORRELATION_HEADER, requestMetadata } from "../kernel/metadata";
 import type { AggregateRepository, HandleResult } from "../kernel/repository";
+import { encodePositionToken } from "../kernel/read-your-writes";
 import { productCommandViolations, type ProductCommand, type ProductEvent, type ProductState } from "./decider";
 
 export type ProductRepository = AggregateRepository<ProductState, ProductCommand, ProductEvent>;
@@ -100,7 +101,7 @@ function writeResult(outcome: HandleResult<unknown, unknown>): WriteResult {
   return create(WriteResultSchema, {
     streamRevision: outcome.revision ?? 0n,
     commitPosition,
-    positionToken: commitPosition.toString(),
+    positionToken: encodePositionToken(commitPosition),
   });
 }
 

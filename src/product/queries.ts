@@ -13,20 +13,21 @@ import {
 import type { Product as ProductRow, Prisma } from "../generated/read-db/sqlite/client";
 import { invalidArgument, notFound } from "../kernel/grpc/errors";
 import type { ReadDb } from "../kernel/read-db";
-import { foldName } from "./projection";
+import { ReadYourWrites } from "../kernel/read-your-writes";
+import { foldName, productProjection } from "./projection";
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 const MAX_NAME_FILTER_LENGTH = 200;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export function productQueryService(db: ReadDb): ServiceImpl<typeof ProductQueryService> {
+export function productQueryService(db: ReadDb, readYourWrites = new ReadYourWrites({ db, timeoutMs: 2000 })): ServiceImpl<typeof ProductQueryService> {
   return {
     async getProduct(request) {
-      // position_token (read-your-writes) arrives in a later issue; accepted and ignored for now.
       if (!UUID.test(request.productId)) {
         throw invalidArgument([{ field: "product_id", description: "must be a UUID" }]);
       }
+      await readYourWrites.waitFor(productProjection, request.positionToken);
       const row = await db.product.findUnique({ where: { id: request.productId.toLowerCase() } });
       if (!row) throw notFound(`product ${request.productId} not found`);
       return { product: toMessage(row) };
@@ -34,6 +35,7 @@ export function productQueryService(db: ReadDb): ServiceImpl<typeof ProductQuery
 
     async listProducts(request) {
       const query = parseListRequest(request);
+      await readYourWrites.waitFor(productProjection, request.positionToken);
       const rows = await db.product.findMany({
         where: { AND: [query.filter, query.after ? afterKey(query.order, query.after) : {}] },
         orderBy: orderBy(query.order),

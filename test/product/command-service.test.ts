@@ -9,6 +9,7 @@ import { RevisionConflictSchema } from "../../gen/eventmall/common/v1/command_pb
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb";
 import { ProductCommandService } from "../../gen/eventmall/product/v1/commands_pb";
 import { openStore, type StoreUnderTest } from "../eventstore/harness";
+import { decodePositionToken } from "../../src/kernel/read-your-writes";
 import { adminToken, bearer, testTokenService } from "../kernel/auth-fixtures";
 import { startCommandServer, type RunningCommandServer } from "../../services/command/server";
 
@@ -73,7 +74,7 @@ describe("ProductCommandService", () => {
     expect(response.productId).toMatch(UUID);
     expect(response.result?.streamRevision).toBe(0n);
     expect(response.result?.commitPosition).toBeGreaterThanOrEqual(0n);
-    expect(response.result?.positionToken).toBe(response.result?.commitPosition.toString());
+    expect(decodePositionToken(response.result!.positionToken)).toBe(response.result?.commitPosition);
 
     const [created] = await storedEvents(response.productId);
     expect(created.type).toBe("eventmall.product.v1.ProductCreated");

@@ -12,6 +12,7 @@ import { ProductQueryService, ProductSort, type Product } from "../../gen/eventm
 import { EventCodec } from "../../src/kernel/event-codec";
 import { applyWithCheckpoint, type ProjectedEvent } from "../../src/kernel/projector-checkpoint";
 import { openReadDb, type ReadDb } from "../../src/kernel/read-db";
+import { encodePositionToken } from "../../src/kernel/read-your-writes";
 import { productProjection } from "../../src/product/projection";
 import { startQueryServer } from "../../services/query/server";
 import { createMigratedReadDb, READ_DB_PROVIDERS, type TestReadDb } from "../support/read-db";
@@ -131,9 +132,10 @@ describe.each(READ_DB_PROVIDERS)("on %s", (provider) => {
       expect(product?.updatedAt?.seconds).toBe(BigInt(Date.UTC(2026, 5, 1) / 1000));
     });
 
-    it("accepts (and for now ignores) a position_token", async () => {
-      const { product } = await client.getProduct({ productId: seeded[1]!.id, positionToken: "anything" });
+    it("answers a position_token the read model has passed, and refuses a malformed one", async () => {
+      const { product } = await client.getProduct({ productId: seeded[1]!.id, positionToken: encodePositionToken(position) });
       expect(product?.name).toBe("apricot");
+      await expectCode(client.getProduct({ productId: seeded[1]!.id, positionToken: "anything" }), Code.InvalidArgument);
     });
 
     it("answers NOT_FOUND for an unknown id and INVALID_ARGUMENT for a malformed one", async () => {
