@@ -384,7 +384,7 @@ describe("managing groups", () => {
     const updated = streamSettings({ startFrom: START, maxRetryCount: 7, messageTimeout: 4321, checkPointLowerBound: 1, checkPointAfter: 50 });
     await store.client.updatePersistentSubscriptionToStream(stream, group, updated);
     const error = (await before.dropped()) as Error & { type?: string };
-    expect(error).toBeDefined();
+    expect(error.type).toBe(ErrorType.PERSISTENT_SUBSCRIPTION_DROPPED);
     const after = await info(stream, group);
     expect(after.settings.maxRetryCount).toBe(7);
     expect(after.settings.messageTimeout).toBe(4321);
@@ -412,7 +412,8 @@ describe("managing groups", () => {
       return stats.lastCheckpointedEventRevision === 1n && stats.parkedMessageCount === 1n ? true : undefined;
     }, "checkpoint at 1 and one parked message");
     await store.client.deletePersistentSubscriptionToStream(stream, group);
-    await inbox.dropped();
+    const dropped = (await inbox.dropped()) as Error & { type?: string };
+    expect(dropped.type).toBe(ErrorType.PERSISTENT_SUBSCRIPTION_DROPPED);
     const error = await info(stream, group).catch((e) => e);
     expect(error.type).toBe(ErrorType.PERSISTENT_SUBSCRIPTION_DOES_NOT_EXIST);
     expect(await store.client.listPersistentSubscriptionsToStream(stream).catch(() => [])).toEqual([]);

@@ -6,7 +6,8 @@ import { persistentPb, sharedPb, type ReadResp, type SubscriptionInfo } from "./
 
 type RecordedEvent = InstanceType<typeof persistentPb.ReadResp.ReadEvent.RecordedEvent>;
 
-function recordedEvent(event: StoredEvent): RecordedEvent {
+/** Both records carry the position of the original (the link when there is one), as EventStoreDB sends them. */
+function recordedEvent(event: StoredEvent, position: bigint): RecordedEvent {
   const recorded = new persistentPb.ReadResp.ReadEvent.RecordedEvent();
   const id = new sharedPb.UUID();
   id.setString(event.id);
@@ -15,8 +16,8 @@ function recordedEvent(event: StoredEvent): RecordedEvent {
   stream.setStreamName(Buffer.from(event.streamId, "utf8"));
   recorded.setStreamIdentifier(stream);
   recorded.setStreamRevision(event.revision.toString());
-  recorded.setPreparePosition(event.position.toString());
-  recorded.setCommitPosition(event.position.toString());
+  recorded.setPreparePosition(position.toString());
+  recorded.setCommitPosition(position.toString());
   const metadata = recorded.getMetadataMap();
   metadata.set("type", event.type);
   metadata.set("content-type", event.contentType);
@@ -28,9 +29,10 @@ function recordedEvent(event: StoredEvent): RecordedEvent {
 
 export function eventResponse(entry: ReadEvent, retryCount: number): ReadResp {
   const readEvent = new persistentPb.ReadResp.ReadEvent();
-  readEvent.setEvent(recordedEvent(entry.event));
-  if (entry.link) readEvent.setLink(recordedEvent(entry.link));
-  readEvent.setCommitPosition((entry.link ?? entry.event).position.toString());
+  const position = (entry.link ?? entry.event).position;
+  readEvent.setEvent(recordedEvent(entry.event, position));
+  if (entry.link) readEvent.setLink(recordedEvent(entry.link, position));
+  readEvent.setCommitPosition(position.toString());
   readEvent.setRetryCount(retryCount);
   const response = new persistentPb.ReadResp();
   response.setEvent(readEvent);

@@ -68,6 +68,7 @@ export class PersistentSubscriptionSubsystem {
   async delete(stream: string, groupName: string): Promise<void> {
     const group = this.get(stream, groupName);
     this.groups.delete(group.key);
+    // EventStoreDB shuts a deleted group's consumers down like any other: "dropped" (Unsubscribed).
     await group.stop(subscriptionDropped(stream, groupName));
     await this.configWriter.save();
     await deleteGroupStreams(this.log, group.key);
