@@ -48,6 +48,7 @@ interface QueuedWrite {
 }
 
 const EMPTY = new Uint8Array(0);
+const MAX_CACHED_STREAMS = 100_000;
 
 export class SqliteEventLog implements EventLog {
   private readonly table: EventTable;
@@ -114,6 +115,12 @@ export class SqliteEventLog implements EventLog {
   state(streamId: string): StreamState {
     let state = this.streams.get(streamId);
     if (!state) {
+      // Everything cached is derived from the log (this connection sees its own uncommitted writes),
+      // so dropping the caches when they grow large is always safe.
+      if (this.streams.size >= MAX_CACHED_STREAMS) {
+        this.streams.clear();
+        this.metadata.clear();
+      }
       state = this.table.loadStream(streamId);
       this.streams.set(streamId, state);
     }
