@@ -1,0 +1,87 @@
+// The order context's catalog: its own copy of each product's name, price and inventory, built
+// from product events, so placing an order never calls the product services.
+import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
+import {
+  InventoryDecreasedSchema,
+  InventoryIncreasedSchema,
+  ProductCreatedSchema,
+  ProductNameChangedSchema,
+  ProductPriceChangedSchema,
+  StockReleasedSchema,
+  StockReservedSchema,
+  type ProductCreated,
+} from "../../gen/eventmall/product/v1/events_pb";
+import { EventCodec } from "../kernel/event-codec";
+import type { ProjectedEvent, Projection } from "../kernel/projector";
+import type { ReadTx } from "../kernel/read-db";
+import { eventJson } from "./event-json";
+
+const PRODUCT_STREAM_PREFIX = "product-";
+
+const codec = new EventCodec([
+  ProductCreatedSchema,
+  ProductNameChangedSchema,
+  ProductPriceChangedSchema,
+  InventoryIncreasedSchema,
+  InventoryDecreasedSchema,
+  StockReservedSchema,
+  StockReleasedSchema,
+]);
+
+type Change = { name?: string; price?: bigint; inventory?: { increment: bigint } | { decrement: bigint } };
+
+export const orderCatalogProjection: Projection = {
+  name: "order-catalog",
+  filter: { streamPrefixes: [PRODUCT_STREAM_PREFIX] },
+  async apply(tx, event) {
+    if (!event.streamId.startsWith(PRODUCT_STREAM_PREFIX) || !codec.knows(event.type)) return;
+    const productId = event.streamId.slice(PRODUCT_STREAM_PREFIX.length);
+    const message = codec.decode(event.type, eventJson(event)).message as { $typeName: string; productId: string; changedAt?: Timestamp };
+    if (message.productId !== productId) throw new Error(`event names product "${message.productId}" but sits in stream ${event.streamId}`);
+    if (event.type === ProductCreatedSchema.typeName) return created(tx, event, message as unknown as ProductCreated);
+    const m = message as { name?: string; price?: bigint; quantity?: bigint };
+    const change = (newer: boolean): Change => {
+      switch (event.type) {
+        case ProductNameChangedSchema.typeName:
+          return newer ? { name: m.name! } : {};
+        case ProductPriceChangedSchema.typeName:
+          return newer ? { price: m.price! } : {};
+        case InventoryIncreasedSchema.typeName:
+        case StockReleasedSchema.typeName:
+          return { inventory: { increment: m.quantity! } };
+        default: // InventoryDecreased, StockReserved
+          return { inventory: { decrement: m.quantity! } };
+      }
+    };
+    await changed(tx, event, productId, message.changedAt, change);
+  },
+};
+
+async function created(tx: ReadTx, event: ProjectedEvent, e: ProductCreated): Promise<void> {
+  const existing = await tx.orderCatalogProduct.findUnique({ where: { id: e.productId }, select: { id: true } });
+  if (existing) return;
+  await tx.orderCatalogProduct.create({
+    data: {
+      id: e.productId,
+      name: e.name,
+      price: e.price,
+      inventory: e.inventory,
+      updatedAt: e.createdAt ? timestampDate(e.createdAt) : event.created,
+      revision: event.revision,
+    },
+  });
+}
+
+/** Stale (retried, out of order) values are left alone; inventory deltas always count. */
+async function changed(tx: ReadTx, event: ProjectedEvent, id: string, changedAt: Timestamp | undefined, change: (newer: boolean) => Change): Promise<void> {
+  const row = await tx.orderCatalogProduct.findUnique({ where: { id }, select: { revision: true } });
+  if (!row) throw new Error(`product ${id} is not in the order catalog yet (${event.type} at revision ${event.revision})`);
+  const newer = event.revision > row.revision;
+  await tx.orderCatalogProduct.update({
+    where: { id },
+    data: {
+      ...change(newer),
+      ...(newer ? { revision: event.revision, updatedAt: changedAt ? timestampDate(changedAt) : event.created } : {}),
+    },
+  });
+}

@@ -1,0 +1,119 @@
+// OrderQueryService: orders from the order read model. A member reads only their own orders;
+// an admin may read any. ListMemberOrders is the caller's "my page" history, newest first.
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import {
+  OrderQueryService,
+  OrderSchema,
+  OrderStatus,
+  type ListMemberOrdersRequest,
+  type Order,
+} from "../../gen/eventmall/order/v1/queries_pb";
+import type { Order as OrderRow, OrderLine as OrderLineRow, Prisma } from "../generated/read-db/sqlite/client";
+import { ADMIN_ROLE, authenticate, hasRole, type TokenService } from "../kernel/auth";
+import { invalidArgument, notFound, permissionDenied } from "../kernel/grpc/errors";
+import type { ReadDb } from "../kernel/read-db";
+import { parseOrderId } from "./commands";
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+const STATUS: Record<string, OrderStatus> = {
+  placed: OrderStatus.PLACED,
+  confirmed: OrderStatus.CONFIRMED,
+  rejected: OrderStatus.REJECTED,
+  cancelled: OrderStatus.CANCELLED,
+  shipped: OrderStatus.SHIPPED,
+};
+
+type OrderWithLines = OrderRow & { lines: OrderLineRow[] };
+const withLines = { lines: { orderBy: { line: "asc" } } } satisfies Prisma.OrderInclude;
+
+export function orderQueryService(db: ReadDb, tokens: TokenService): ServiceImpl<typeof OrderQueryService> {
+  return {
+    async getOrder(request, context) {
+      const caller = await authenticate(context, tokens);
+      const orderId = parseOrderId(request.orderId);
+      const row = await db.order.findUnique({ where: { id: orderId }, include: withLines });
+      if (!row) throw notFound(`order ${orderId} not found`);
+      if (row.memberId !== caller.subject && !hasRole(caller, ADMIN_ROLE)) {
+        throw permissionDenied("this order belongs to another member", "NOT_ORDER_OWNER");
+      }
+      return { order: toMessage(row) };
+    },
+
+    async listMemberOrders(request, context) {
+      const caller = await authenticate(context, tokens);
+      const { pageSize, after } = parseListRequest(request, caller.subject);
+      const rows = await db.order.findMany({
+        where: {
+          memberId: caller.subject,
+          ...(after ? { OR: [{ placedAt: { lt: after.placedAt } }, { placedAt: after.placedAt, id: { lt: after.id } }] } : {}),
+        },
+        orderBy: [{ placedAt: "desc" }, { id: "desc" }],
+        take: pageSize + 1,
+        include: withLines,
+      });
+      const page = rows.slice(0, pageSize);
+      const last = page.at(-1);
+      const nextPageToken = rows.length > pageSize && last ? encodePageToken(caller.subject, last) : "";
+      return { orders: page.map(toMessage), nextPageToken };
+    },
+  };
+}
+
+type Cursor = { placedAt: Date; id: string };
+
+function parseListRequest(request: ListMemberOrdersRequest, memberId: string): { pageSize: number; after?: Cursor } {
+  const pageSize = request.pageSize === 0 ? DEFAULT_PAGE_SIZE : request.pageSize;
+  if (pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
+    throw invalidArgument([{ field: "page_size", description: `must be between 1 and ${MAX_PAGE_SIZE} (0 means ${DEFAULT_PAGE_SIZE})` }]);
+  }
+  return { pageSize, after: request.pageToken === "" ? undefined : decodePageToken(request.pageToken, memberId) };
+}
+
+// A token is valid only for the caller it was issued to.
+function encodePageToken(memberId: string, row: OrderRow): string {
+  return Buffer.from(JSON.stringify({ t: row.placedAt.toISOString(), id: row.id, m: memberId })).toString("base64url");
+}
+
+function decodePageToken(token: string, memberId: string): Cursor {
+  const bad = (description = "not a token issued by ListMemberOrders") => invalidArgument([{ field: "page_token", description }]);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+  } catch {
+    throw bad();
+  }
+  if (!parsed || typeof parsed !== "object") throw bad();
+  const { t, id, m } = parsed as Record<string, unknown>;
+  if (typeof t !== "string" || typeof id !== "string" || typeof m !== "string") throw bad();
+  if (m !== memberId) throw bad("was issued to another caller");
+  const placedAt = new Date(t);
+  if (Number.isNaN(placedAt.getTime())) throw bad();
+  return { placedAt, id };
+}
+
+function toMessage(row: OrderWithLines): Order {
+  return create(OrderSchema, {
+    orderId: row.id,
+    memberId: row.memberId,
+    status: STATUS[row.status] ?? OrderStatus.UNSPECIFIED,
+    lines: row.lines.map((line) => ({
+      line: line.line,
+      productId: line.productId,
+      productName: line.productName,
+      unitPrice: line.unitPrice,
+      quantity: line.quantity,
+      lineTotal: line.lineTotal,
+    })),
+    total: row.total,
+    delivery: { address: row.deliveryAddress, phone: row.deliveryPhone, message: row.deliveryMessage },
+    placedAt: timestampFromDate(row.placedAt),
+    updatedAt: timestampFromDate(row.updatedAt),
+    rejectReason: row.rejectReason,
+    rejectedLine: row.rejectedLine,
+    revision: row.revision,
+  });
+}
