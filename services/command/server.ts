@@ -7,6 +7,7 @@ import { MemberCommandService } from "../../gen/eventmall/member/v1/commands_pb"
 import { ProductCommandService } from "../../gen/eventmall/product/v1/commands_pb";
 import type { TokenService } from "../../src/kernel/auth";
 import { bind, startGrpcServer, type ServiceBinding } from "../../src/kernel/grpc/server";
+import { selectContexts } from "../../src/kernel/hosted-contexts";
 import { AggregateRepository, type AggregateDefinition } from "../../src/kernel/repository";
 import { memberCommandService, type MemberCommandDependencies } from "../../src/member/commands";
 import { memberAggregate } from "../../src/member/decider";
@@ -63,14 +64,4 @@ export async function startCommandServer(options: CommandServerOptions): Promise
       await Promise.all(repositories.map((repository) => repository.flushSnapshots()));
     },
   };
-}
-
-/** The builders of the named contexts (all when unnamed); an unknown name is a startup error. */
-export function selectContexts<T>(available: Record<string, T>, names: readonly string[] | undefined): T[] {
-  if (names === undefined) return Object.values(available);
-  const unknown = names.filter((name) => !Object.hasOwn(available, name));
-  if (unknown.length > 0) {
-    throw new Error(`unknown context(s) ${unknown.join(", ")}; this process hosts ${Object.keys(available).join(", ")}`);
-  }
-  return [...new Set(names)].map((name) => available[name]!);
 }

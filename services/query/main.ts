@@ -1,5 +1,6 @@
 // Query service process (npm run service:query): serves reads from the read database.
 import pino from "pino";
+import { createTokenService } from "../../src/kernel/auth";
 import { loadConfig } from "../../src/kernel/config";
 import { openReadDb } from "../../src/kernel/read-db";
 import { startQueryServer } from "./server";
@@ -7,7 +8,15 @@ import { startQueryServer } from "./server";
 const config = loadConfig();
 const log = pino({ name: "query", level: config.logLevel });
 const db = await openReadDb(config.readDatabaseUrl);
-const server = await startQueryServer({ db, host: config.host, port: config.query.port, logger: log, tls: config.grpcTls });
+const server = await startQueryServer({
+  db,
+  tokens: createTokenService(config),
+  contexts: config.query.contexts,
+  host: config.host,
+  port: config.query.port,
+  logger: log,
+  tls: config.grpcTls,
+});
 log.info({ url: server.url }, "query service listening");
 
 let stopping = false;

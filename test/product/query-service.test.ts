@@ -15,6 +15,7 @@ import { openReadDb, type ReadDb } from "../../src/kernel/read-db";
 import { encodePositionToken } from "../../src/kernel/read-your-writes";
 import { productProjection } from "../../src/product/projection";
 import { startQueryServer } from "../../services/query/server";
+import { testTokenService } from "../kernel/auth-fixtures";
 import { createMigratedReadDb, READ_DB_PROVIDERS, type TestReadDb } from "../support/read-db";
 
 const codec = new EventCodec([ProductCreatedSchema, ProductNameChangedSchema]);
@@ -80,7 +81,7 @@ describe.each(READ_DB_PROVIDERS)("on %s", (provider) => {
         await applyWithCheckpoint(db, productProjection, projected(`product-${id}`, 1n, renamed));
       }
     }
-    server = await startQueryServer({ db, host: "127.0.0.1", port: 0 });
+    server = await startQueryServer({ db, tokens: testTokenService(), host: "127.0.0.1", port: 0 });
     client = createClient(ProductQueryService, createGrpcTransport({ baseUrl: server.url }));
   });
 

@@ -1,0 +1,103 @@
+// MemberQueryService: reads the member read model (eventually consistent with commands).
+// GetMember: the caller's own member, or anyone's with an admin token. ListMembersWithdrawnSince:
+// admin only, keyset-paged over the (withdrawn_at, id) index.
+import { create } from "@bufbuild/protobuf";
+import { timestampDate, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { MemberQueryService, MemberSchema, MemberStatus, type Member } from "../../gen/eventmall/member/v1/queries_pb";
+import type { Member as MemberRow, Prisma } from "../generated/read-db/sqlite/client";
+import { ADMIN_ROLE, authenticate, requireRole, type TokenService } from "../kernel/auth";
+import { invalidArgument, notFound } from "../kernel/grpc/errors";
+import type { ReadDb } from "../kernel/read-db";
+import { MEMBER_STATUS } from "./projection";
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// Timestamp's documented range: 0001-01-01 to 9999-12-31.
+const MIN_SECONDS = -62_135_596_800n;
+const MAX_SECONDS = 253_402_300_799n;
+
+export function memberQueryService(db: ReadDb, tokens: TokenService): ServiceImpl<typeof MemberQueryService> {
+  return {
+    async getMember(request, context) {
+      const caller = await authenticate(context, tokens);
+      const memberId = request.memberId === "" ? caller.subject : request.memberId.toLowerCase();
+      if (memberId !== caller.subject) requireRole(caller, ADMIN_ROLE);
+      if (!UUID.test(memberId)) {
+        if (request.memberId === "") throw notFound("the caller is not a member");
+        throw invalidArgument([{ field: "member_id", description: "must be a member id (UUID)" }]);
+      }
+      const row = await db.member.findUnique({ where: { id: memberId } });
+      if (!row) throw notFound(`member ${memberId} not found`);
+      return { member: toMessage(row) };
+    },
+
+    async listMembersWithdrawnSince(request, context) {
+      requireRole(await authenticate(context, tokens), ADMIN_ROLE);
+      const violations: { field: string; description: string }[] = [];
+      const since = request.since === undefined ? undefined : validDate(request.since);
+      if (since === undefined) violations.push({ field: "since", description: "must be a valid timestamp" });
+      const pageSize = request.pageSize === 0 ? DEFAULT_PAGE_SIZE : request.pageSize;
+      if (pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
+        violations.push({ field: "page_size", description: `must be between 1 and ${MAX_PAGE_SIZE} (0 means ${DEFAULT_PAGE_SIZE})` });
+      }
+      if (violations.length > 0 || since === undefined) throw invalidArgument(violations);
+      const after = request.pageToken === "" ? undefined : decodePageToken(request.pageToken, since);
+
+      const where: Prisma.MemberWhereInput = {
+        AND: [
+          { withdrawnAt: { gte: since } },
+          after ? { OR: [{ withdrawnAt: { gt: after.withdrawnAt } }, { withdrawnAt: after.withdrawnAt, id: { gt: after.id } }] } : {},
+        ],
+      };
+      const rows = await db.member.findMany({ where, orderBy: [{ withdrawnAt: "asc" }, { id: "asc" }], take: pageSize + 1 });
+      const page = rows.slice(0, pageSize);
+      const last = page.at(-1);
+      const nextPageToken = rows.length > pageSize && last?.withdrawnAt ? encodePageToken(last.withdrawnAt, last.id, since) : "";
+      return { members: page.map(toMessage), nextPageToken };
+    },
+  };
+}
+
+function validDate(timestamp: Timestamp): Date | undefined {
+  if (timestamp.seconds < MIN_SECONDS || timestamp.seconds > MAX_SECONDS) return undefined;
+  if (timestamp.nanos < 0 || timestamp.nanos > 999_999_999) return undefined;
+  return timestampDate(timestamp);
+}
+
+function encodePageToken(withdrawnAt: Date, id: string, since: Date): string {
+  return Buffer.from(JSON.stringify({ w: withdrawnAt.toISOString(), id, s: since.toISOString() })).toString("base64url");
+}
+
+function decodePageToken(token: string, since: Date): { withdrawnAt: Date; id: string } {
+  const bad = (description: string) => invalidArgument([{ field: "page_token", description }]);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+  } catch {
+    throw bad("not a token issued by ListMembersWithdrawnSince");
+  }
+  const { w, id, s } = (parsed && typeof parsed === "object" ? parsed : {}) as Record<string, unknown>;
+  if (typeof w !== "string" || typeof id !== "string" || typeof s !== "string") throw bad("not a token issued by ListMembersWithdrawnSince");
+  if (s !== since.toISOString()) throw bad("was issued for a different `since`");
+  const withdrawnAt = new Date(w);
+  if (Number.isNaN(withdrawnAt.getTime()) || !UUID.test(id)) throw bad("not a token issued by ListMembersWithdrawnSince");
+  return { withdrawnAt, id };
+}
+
+function toMessage(row: MemberRow): Member {
+  return create(MemberSchema, {
+    memberId: row.id,
+    loginId: row.loginId,
+    name: row.name,
+    email: row.email,
+    address: row.address,
+    status: row.status === MEMBER_STATUS.withdrawn ? MemberStatus.WITHDRAWN : MemberStatus.ACTIVE,
+    registeredAt: timestampFromDate(row.registeredAt),
+    updatedAt: timestampFromDate(row.updatedAt),
+    withdrawnAt: row.withdrawnAt ? timestampFromDate(row.withdrawnAt) : undefined,
+    passwordChangedAt: row.passwordChangedAt ? timestampFromDate(row.passwordChangedAt) : undefined,
+    revision: row.revision,
+  });
+}
