@@ -1,43 +1,7 @@
-// StoredEvents and group snapshots as the client's protobuf messages.
-import type { ReadEvent, StoredEvent } from "../log";
+// Confirmations and group snapshots as the client's protobuf messages (events: read-encoding.ts).
 import type { GroupSnapshot } from "./group";
 import { ALL_STREAM, startFromText } from "./settings";
-import { persistentPb, sharedPb, type ReadResp, type SubscriptionInfo } from "./stubs";
-
-type RecordedEvent = InstanceType<typeof persistentPb.ReadResp.ReadEvent.RecordedEvent>;
-
-/** Both records carry the position of the original (the link when there is one), as EventStoreDB sends them. */
-function recordedEvent(event: StoredEvent, position: bigint): RecordedEvent {
-  const recorded = new persistentPb.ReadResp.ReadEvent.RecordedEvent();
-  const id = new sharedPb.UUID();
-  id.setString(event.id);
-  recorded.setId(id);
-  const stream = new sharedPb.StreamIdentifier();
-  stream.setStreamName(Buffer.from(event.streamId, "utf8"));
-  recorded.setStreamIdentifier(stream);
-  recorded.setStreamRevision(event.revision.toString());
-  recorded.setPreparePosition(position.toString());
-  recorded.setCommitPosition(position.toString());
-  const metadata = recorded.getMetadataMap();
-  metadata.set("type", event.type);
-  metadata.set("content-type", event.contentType);
-  metadata.set("created", event.created.toString());
-  recorded.setCustomMetadata(event.metadata);
-  recorded.setData(event.data);
-  return recorded;
-}
-
-export function eventResponse(entry: ReadEvent, retryCount: number): ReadResp {
-  const readEvent = new persistentPb.ReadResp.ReadEvent();
-  const position = (entry.link ?? entry.event).position;
-  readEvent.setEvent(recordedEvent(entry.event, position));
-  if (entry.link) readEvent.setLink(recordedEvent(entry.link, position));
-  readEvent.setCommitPosition(position.toString());
-  readEvent.setRetryCount(retryCount);
-  const response = new persistentPb.ReadResp();
-  response.setEvent(readEvent);
-  return response;
-}
+import { persistentPb, type ReadResp, type SubscriptionInfo } from "./stubs";
 
 export function confirmationResponse(subscriptionId: string): ReadResp {
   const confirmation = new persistentPb.ReadResp.SubscriptionConfirmation();

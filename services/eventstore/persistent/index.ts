@@ -1,4 +1,5 @@
 // Persistent subscriptions as one of the embedded store's registered gRPC services.
+import type * as grpc from "@grpc/grpc-js";
 import type { RegisteredService } from "../grpc/server-features";
 import type { EventLog } from "../log";
 import type { GroupLogger } from "./group";
@@ -18,6 +19,16 @@ const FEATURES: Record<string, string[]> = {
   restartSubsystem: [],
 };
 
+/** The client's definition, except that Read also accepts responses already encoded (read-encoding.ts). */
+const READ_PASSES_ENCODED_EVENTS: grpc.ServiceDefinition = (() => {
+  const read = PersistentSubscriptionsService.read!;
+  const serialize = read.responseSerialize;
+  return {
+    ...PersistentSubscriptionsService,
+    read: { ...read, responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)) },
+  };
+})();
+
 const consoleLogger: GroupLogger = {
   error: (message, error) => console.error(`[persistent-subscriptions] ${message}`, error ?? ""),
 };
@@ -27,7 +38,7 @@ export function persistentSubscriptionsService(log: EventLog, logger: GroupLogge
   const subsystem = new PersistentSubscriptionSubsystem(log, logger);
   subsystem.start();
   return {
-    definition: PersistentSubscriptionsService,
+    definition: READ_PASSES_ENCODED_EVENTS,
     implementation: persistentSubscriptionsHandlers(subsystem),
     features: FEATURES,
     close: () => subsystem.close(),

@@ -2,11 +2,12 @@
 // Read call's life as a consumer of a group.
 import * as grpc from "@grpc/grpc-js";
 import { randomUUID } from "node:crypto";
-import { confirmationResponse, eventResponse, subscriptionInfo } from "./codec";
+import { confirmationResponse, subscriptionInfo } from "./codec";
 import type { Consumer, ConsumerConnection } from "./consumers";
 import { invalidArgument, subscriptionDoesNotExist, toRpcError, type RpcError } from "./errors";
 import type { NackAction, SubscriptionGroup } from "./group";
 import { ALL_STREAM, configFromCreate, configFromUpdate, groupKey } from "./settings";
+import { encodeEventResponse } from "./read-encoding";
 import type { PersistentSubscriptionSubsystem } from "./subsystem";
 import {
   persistentPb,
@@ -167,7 +168,8 @@ function serveRead(subsystem: PersistentSubscriptionSubsystem, call: grpc.Server
       connectionName: randomUUID(),
       capacity,
       deliver: ({ readEvent, retryCount }) => {
-        if (!finished) call.write(eventResponse(readEvent, retryCount));
+        // Pre-encoded bytes: the service definition's Read serializer passes Buffers through.
+        if (!finished) call.write(encodeEventResponse(readEvent, retryCount) as unknown as ReadResp);
       },
       drop: (error) => {
         consumer = undefined;
