@@ -43,7 +43,7 @@ describe.skipIf(!hasPythonGrpc)("python gRPC client end to end", () => {
   }, 60_000);
 
   const runClient = async (...stubArgs: string[]) => {
-    const args = [client, "--command", hostPort(suite.commandUrl), "--query", hostPort(suite.queryUrl), ...stubArgs];
+    const args = [client, "--command", hostPort(suite.commandUrl), "--query", hostPort(suite.queryUrl), "--token", suite.adminToken, ...stubArgs];
     const result = await run(python, args, { cwd: repoRoot, timeout: 120_000 }).catch(
       (error: { stdout?: string; stderr?: string; code?: number }) => error,
     );

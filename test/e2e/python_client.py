@@ -168,6 +168,17 @@ def scenario(api):
     return created.product_id
 
 
+class BearerToken(grpc.UnaryUnaryClientInterceptor):
+    """Sends "authorization: Bearer <token>" with every call (product commands need an admin token)."""
+
+    def __init__(self, token):
+        self.token = token
+
+    def intercept_unary_unary(self, continuation, details, request):
+        metadata = list(details.metadata or []) + [("authorization", f"Bearer {self.token}")]
+        return continuation(details._replace(metadata=metadata), request)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--command", required=True, help="HOST:PORT of the command service")
@@ -175,6 +186,8 @@ def main():
     parser.add_argument("--stubs", choices=["auto", "protoc", "descriptor-set"], default="auto")
     parser.add_argument("--descriptor-set", help="FileDescriptorSet of proto/ (buf build proto -o FILE)")
     parser.add_argument("--proto-dir", default=os.path.join(os.path.dirname(__file__), "..", "..", "proto"))
+    parser.add_argument("--token", default=os.environ.get("EVENTMALL_TOKEN", ""),
+                        help="admin access token for the command service (npm run token -- --admin); env EVENTMALL_TOKEN")
     args = parser.parse_args()
 
     stubs = args.stubs
@@ -183,7 +196,10 @@ def main():
     if stubs == "descriptor-set" and not args.descriptor_set:
         parser.error("--stubs descriptor-set needs --descriptor-set FILE")
 
-    channels = [grpc.insecure_channel(args.command), grpc.insecure_channel(args.query)]
+    command_channel = grpc.insecure_channel(args.command)
+    if args.token:
+        command_channel = grpc.intercept_channel(command_channel, BearerToken(args.token))
+    channels = [command_channel, grpc.insecure_channel(args.query)]
     try:
         with tempfile.TemporaryDirectory(prefix="eventmall-py-") as out_dir:
             if stubs == "protoc":
