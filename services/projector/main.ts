@@ -2,6 +2,7 @@
 import pino from "pino";
 import { loadConfig } from "../../src/kernel/config";
 import { createEventStoreClient } from "../../src/kernel/event-store";
+import { startGrpcServer } from "../../src/kernel/grpc/server";
 import { startProjector } from "../../src/kernel/projector";
 import { openReadDb } from "../../src/kernel/read-db";
 import { projections } from "./projections";
@@ -19,6 +20,12 @@ const projector = startProjector({
   retryBaseMs: config.projector.retryBaseMs,
 });
 log.info({ projections: projections.map((p) => p.name) }, "projector started");
+// For orchestrators' probes (scripts/healthcheck.ts): grpc.health.v1 only, no projector API.
+const health =
+  config.projector.healthPort === undefined
+    ? undefined
+    : await startGrpcServer({ name: "projector", host: config.host, port: config.projector.healthPort, services: [], logger: log });
+if (health) log.info({ url: health.url }, "projector health listening");
 
 let stopping = false;
 async function shutdown(signal: string) {
@@ -26,6 +33,7 @@ async function shutdown(signal: string) {
   stopping = true;
   log.info({ signal }, "shutting down");
   try {
+    await health?.close();
     await projector.stop();
     await client.dispose();
     await db.$disconnect();

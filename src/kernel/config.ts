@@ -70,6 +70,8 @@ export function loadConfig() {
     projector: {
       maxRetries: intEnv("PROJECTOR_MAX_RETRIES", 5),
       retryBaseMs: intEnv("PROJECTOR_RETRY_BASE_MS", 100),
+      /** Port of a grpc.health.v1-only server for orchestrators' health checks; empty = none. */
+      healthPort: env("PROJECTOR_HEALTH_PORT", "") === "" ? undefined : intEnv("PROJECTOR_HEALTH_PORT", 0),
     },
     auth: {
       /** Empty: use (or create) <DATA_DIR>/token-secret. */

@@ -1,7 +1,9 @@
 // Structured logs: the correlation id a client sends (x-correlation-id) lands in the event's
 // metadata with a causation id, and the projector process logs both, as JSON, when it applies
 // the event. Real command and projector processes over the embedded store.
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { promisify } from "node:util";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -26,7 +28,7 @@ beforeAll(async () => {
   asOperator = operator.asOperator;
   const shared = { EVENTSTORE_CONNECTION_STRING: store.connectionString, AUTH_TOKEN_SECRET: operator.secret, LOG_LEVEL: "debug" };
   command = startService("command", { ...shared, COMMAND_PORT: "0", COMMAND_CONTEXTS: "product" });
-  projector = startService("projector", { ...shared, READ_DATABASE_URL: readDb.url, PROJECTOR_RETRY_BASE_MS: "20" });
+  projector = startService("projector", { ...shared, READ_DATABASE_URL: readDb.url, PROJECTOR_RETRY_BASE_MS: "20", PROJECTOR_HEALTH_PORT: "0" });
   commandUrl = await listeningUrl(command);
   await projector.waitFor(/"msg":"subscribed"/);
 }, 120_000);
@@ -69,6 +71,12 @@ describe("correlation and causation ids", () => {
     // Everything the projector wrote to stdout is one JSON record per line.
     const stdout = projector.lines.filter((line) => line.trim() !== "");
     expect(stdout.every((line) => line.startsWith("{") && JSON.parse(line))).toBe(true);
+  });
+
+  it("answers the container health check on the projector's health port", async () => {
+    const [, url] = await projector.waitFor(/"url":"(http:[^"]+)".*"msg":"projector health listening"/);
+    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "scripts/healthcheck.ts", new URL(url!).port]);
+    expect(stdout.trim()).toBe("SERVING");
   });
 
   it("gives a command without the header a fresh correlation id", async () => {

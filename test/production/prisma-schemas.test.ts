@@ -39,5 +39,5 @@ describe("read-database schemas", () => {
     const shadow = await createTestDatabase(provider);
     scratch.push(shadow);
     expect(await diffMigrationsToSchema(provider, shadow.url)).toBe("");
-  });
+  }, 120_000);
 });

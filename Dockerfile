@@ -1,0 +1,21 @@
+# One image for every eventmall process; docker-compose.yml picks the entrypoint per service.
+# better-sqlite3 compiles from source where no prebuilt binary is reachable: keep the toolchain.
+FROM node:20-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ ca-certificates openssl \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+ENV CHECKPOINT_DISABLE=1
+# postinstall generates both Prisma clients, which needs the schemas and prisma.config.ts.
+COPY package.json package-lock.json prisma.config.ts ./
+COPY prisma ./prisma
+COPY src/kernel/config.ts ./src/kernel/config.ts
+RUN npm ci --no-audit --no-fund
+COPY . .
+ENV NODE_ENV=production \
+    EVENTMALL_HOST=0.0.0.0 \
+    DATA_DIR=/data
+RUN mkdir -p /data && chown node:node /data
+USER node
+# Services run TypeScript through tsx as one process (signals reach the service itself).
+CMD ["node", "--import", "tsx", "services/query/main.ts"]

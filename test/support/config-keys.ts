@@ -1,0 +1,8 @@
+// The environment variables src/kernel/config.ts reads: names passed to env(), intEnv(), listEnv().
+import { readFileSync } from "node:fs";
+import path from "node:path";
+
+export function configKeys(): string[] {
+  const source = readFileSync(path.resolve(import.meta.dirname, "../../src/kernel/config.ts"), "utf8");
+  return [...new Set([...source.matchAll(/\b(?:env|intEnv|listEnv)\(\s*"([A-Z0-9_]+)"/g)].map((m) => m[1]!))].sort();
+}
