@@ -8,6 +8,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { IdentifierReservedSchema } from "../../gen/eventmall/member/v1/credential_pb";
 import { emailStream, loginIdStream, privateCodec } from "../../src/member/streams";
+import { Writable } from "node:stream";
 import { pino } from "pino";
 import { MemberCommandService, type RegisterMemberRequest } from "../../gen/eventmall/member/v1/commands_pb";
 import { BadRequestSchema, ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb";
@@ -25,6 +26,9 @@ let server: RunningCommandServer;
 let tokens: TokenService;
 let members: Client<typeof MemberCommandService>;
 const passwordsUsed = new Set<string>();
+// Everything the services log, at the most verbose level, to check no secret reaches the logs.
+const logLines: string[] = [];
+const logger = pino({ level: "trace" }, new Writable({ write: (chunk, _encoding, done) => (logLines.push(String(chunk)), done()) }));
 
 beforeAll(async () => {
   store = await openStore();
@@ -34,7 +38,7 @@ beforeAll(async () => {
     port: 0,
     snapshotEvery: 100,
     maxConflictRetries: 5,
-    logger: pino({ level: "silent" }),
+    logger,
     tokens,
     contexts: ["member"],
     member: { adminLoginIds: ["root_admin"], passwordCost: TEST_COST },
@@ -322,8 +326,8 @@ describe("WithdrawMember", () => {
   });
 });
 
-describe("secrets in the store", () => {
-  it("no event anywhere holds a password; hashes sit only in member_credential- streams", async () => {
+describe("secrets in the store and the logs", () => {
+  it("no event or log line holds a password; hashes sit only in member_credential- streams", async () => {
     const events = await allEvents();
     const memberEvents = events.filter((e) => e.streamId.startsWith("member"));
     expect(memberEvents.length).toBeGreaterThan(20);
@@ -337,6 +341,9 @@ describe("secrets in the store", () => {
       }
       expect(text, `${event.streamId} ${event.type}`).not.toMatch(/scrypt\$|passwordHash|password_hash/i);
     }
+    const logs = logLines.join("");
+    for (const password of passwordsUsed) expect(logs).not.toContain(password);
+    expect(logs).not.toMatch(/scrypt\$|passwordHash/);
     // Withdrawn members' credential streams are deleted: their hashes are no longer readable.
     expect(hashes.length).toBeGreaterThan(0);
     for (const hash of hashes) {
