@@ -1,4 +1,9 @@
 // The supervisor with real (tiny) node child processes.
+import { execFile } from "node:child_process";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { startSupervisor, type ChildSpec } from "../../src/kernel/supervisor";
 
@@ -61,4 +66,44 @@ describe("supervisor", () => {
     ).rejects.toThrow(/broken exited before it was ready/);
     expect(lines).toContain("[first] got SIGTERM");
   });
+
+  it("waits for gRPC health SERVING, over plaintext and over TLS with a self-signed certificate", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "supervisor-grpc-"));
+    try {
+      const cert = path.join(dir, "cert.pem");
+      const key = path.join(dir, "key.pem");
+      await promisify(execFile)("openssl", [
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+        "-keyout", key, "-out", cert,
+      ]);
+      const script = path.join(dir, "grpc-child.mts");
+      const serverModule = path.resolve(import.meta.dirname, "../../src/kernel/grpc/server.ts");
+      await fs.writeFile(
+        script,
+        `import { startGrpcServer } from ${JSON.stringify(serverModule)};
+         const tls = process.env.CERT ? { certFile: process.env.CERT, keyFile: process.env.KEY! } : undefined;
+         const server = await startGrpcServer({ name: "child", port: 0, services: [], tls });
+         console.log("child listening on " + server.url);
+         process.on("SIGTERM", () => server.close().then(() => process.exit(0)));`,
+      );
+      const grpcChild = (name: string, env: Record<string, string>): ChildSpec => ({
+        name,
+        command: process.execPath,
+        args: ["--import", "tsx", script],
+        readyLine: /child listening on (\S+)/,
+        grpcHealth: true,
+        env: () => env,
+      });
+      const supervisor = await startSupervisor({
+        children: [grpcChild("plain", {}), grpcChild("secure", { CERT: cert, KEY: key })],
+        cwd: path.resolve(import.meta.dirname, "../.."),
+        output: () => {},
+      });
+      expect(supervisor.addresses.plain).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(supervisor.addresses.secure).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      await supervisor.stop();
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
