@@ -88,7 +88,7 @@ async function stillServing() {
 }
 
 describe("ServerFeatures", () => {
-  it("advertises BatchAppend and the Streams methods", async () => {
+  it("advertises BatchAppend, the Streams methods and persistent subscriptions to streams and $all", async () => {
     const client = new featuresGrpc.ServerFeaturesClient(address, credentials.createInsecure());
     const methods: any = await new Promise((resolve, reject) =>
       client.getSupportedMethods(new sharedPb.Empty(), (error: unknown, response: unknown) => (error ? reject(error) : resolve(response))),
@@ -99,6 +99,10 @@ describe("ServerFeatures", () => {
       expect(names).toContain(`event_store.client.streams.streams/${method}`);
     }
     expect(methods.getEventStoreServerVersion()).toMatch(/^\d+\.\d+/);
+    const create = methods
+      .getMethodsList()
+      .find((m: any) => `${m.getServiceName()}/${m.getMethodName()}`.toLowerCase() === "event_store.client.persistent_subscriptions.persistentsubscriptions/create");
+    expect(create?.getFeaturesList()).toEqual(expect.arrayContaining(["stream", "all"]));
   });
 });
 
