@@ -96,11 +96,13 @@ class AllSource implements EventSource {
   // System streams (checkpoints, parked messages, configs, metadata) never reach $all groups:
   // a group's own checkpoint writes would otherwise feed it forever.
   read(cursor: bigint, maxCount: number): SourceBatch {
+    // Ask for as many events as are examined: the log reads its page of rows either way.
+    const scan = scanLimit(maxCount);
     const { events, lastScanned } = this.log.readAll({
       from: cursor,
       direction: "forwards",
-      maxCount: BigInt(maxCount),
-      maxScan: scanLimit(maxCount),
+      maxCount: BigInt(scan),
+      maxScan: scan,
       resolveLinks: this.resolveLinks,
       ...(this.filter ? { filter: this.filter } : {}),
     });
