@@ -3,6 +3,7 @@ import { pino } from "pino";
 import { loadConfig } from "../../src/kernel/config";
 import { createTokenService } from "../../src/kernel/auth";
 import { createEventStoreClient } from "../../src/kernel/event-store";
+import { openReadDb } from "../../src/kernel/read-db";
 import { startCommandServer } from "./server";
 
 const logger = pino({ name: "command", level: loadConfig().logLevel });
@@ -10,6 +11,8 @@ const logger = pino({ name: "command", level: loadConfig().logLevel });
 async function main(): Promise<void> {
   const config = loadConfig();
   const eventStore = createEventStoreClient(config);
+  // The order context prices orders from its catalog in the read database.
+  const readDb = config.command.contexts.includes("order") ? await openReadDb(config.readDatabaseUrl) : undefined;
   const server = await startCommandServer({
     eventStore,
     host: config.host,
@@ -21,6 +24,7 @@ async function main(): Promise<void> {
     tokens: createTokenService(config),
     contexts: config.command.contexts,
     member: { adminLoginIds: config.auth.adminLoginIds },
+    readDb,
   });
   // Scripts and tests wait for this exact line (and read the port from it).
   console.log(`command service listening on ${server.url}`);
@@ -34,6 +38,7 @@ async function main(): Promise<void> {
     try {
       await server.close();
       await eventStore.dispose();
+      await readDb?.$disconnect();
       process.exit(0);
     } catch (error) {
       logger.error({ err: error }, "unclean shutdown");

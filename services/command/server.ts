@@ -4,13 +4,17 @@ import type { Message } from "@bufbuild/protobuf";
 import type { EventStoreDBClient } from "@eventstore/db-client";
 import type { Logger } from "pino";
 import { MemberCommandService } from "../../gen/eventmall/member/v1/commands_pb";
+import { OrderCommandService } from "../../gen/eventmall/order/v1/commands_pb";
 import { ProductCommandService } from "../../gen/eventmall/product/v1/commands_pb";
 import type { TokenService } from "../../src/kernel/auth";
 import { bind, startGrpcServer, type ServiceBinding } from "../../src/kernel/grpc/server";
 import { selectContexts } from "../../src/kernel/hosted-contexts";
+import type { ReadDb } from "../../src/kernel/read-db";
 import { AggregateRepository, type AggregateDefinition } from "../../src/kernel/repository";
 import { memberCommandService, type MemberCommandDependencies } from "../../src/member/commands";
 import { memberAggregate } from "../../src/member/decider";
+import { orderCommandService } from "../../src/order/commands";
+import { orderAggregate } from "../../src/order/decider";
 import { productCommandService } from "../../src/product/commands";
 import { productAggregate } from "../../src/product/decider";
 
@@ -28,6 +32,8 @@ export interface CommandServerOptions {
   contexts?: readonly string[];
   /** Member context settings beyond the defaults (ADMIN_LOGIN_IDS; tests: cost, grace, clock). */
   member?: Pick<MemberCommandDependencies, "adminLoginIds" | "passwordCost" | "reservationGraceMs" | "clock">;
+  /** Read database (READ_DATABASE_URL): the order context prices orders from its catalog there. */
+  readDb?: ReadDb;
 }
 
 export interface RunningCommandServer {
@@ -52,6 +58,7 @@ export async function startCommandServer(options: CommandServerOptions): Promise
     member: () => [
       bind(MemberCommandService, memberCommandService({ client: eventStore, repository: repositoryOf(memberAggregate), logger, tokens, ...options.member })),
     ],
+    order: () => [bind(OrderCommandService, orderCommandService({ repository: repositoryOf(orderAggregate), readDb: required(options.readDb, "order"), logger, tokens }))],
   };
   const services = selectContexts(contexts, options.contexts).flatMap((build) => build());
 
@@ -64,4 +71,9 @@ export async function startCommandServer(options: CommandServerOptions): Promise
       await Promise.all(repositories.map((repository) => repository.flushSnapshots()));
     },
   };
+}
+
+function required<T>(value: T | undefined, context: string): T {
+  if (value === undefined) throw new Error(`the ${context} context needs the read database (readDb)`);
+  return value;
 }

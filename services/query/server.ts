@@ -2,12 +2,14 @@
 // database.
 import type { Logger } from "pino";
 import { MemberQueryService } from "../../gen/eventmall/member/v1/queries_pb";
+import { OrderQueryService } from "../../gen/eventmall/order/v1/queries_pb";
 import { ProductQueryService } from "../../gen/eventmall/product/v1/queries_pb";
 import type { TokenService } from "../../src/kernel/auth";
 import { bind, startGrpcServer, type ServiceBinding } from "../../src/kernel/grpc/server";
 import { selectContexts } from "../../src/kernel/hosted-contexts";
 import type { ReadDb } from "../../src/kernel/read-db";
 import { memberQueryService } from "../../src/member/queries";
+import { orderQueryService } from "../../src/order/queries";
 import { productQueryService } from "../../src/product/queries";
 
 export interface QueryServerOptions {
@@ -28,6 +30,7 @@ export function startQueryServer(options: QueryServerOptions) {
   const contexts: Record<string, () => ServiceBinding[]> = {
     product: () => [bind(ProductQueryService, productQueryService(db))],
     member: () => [bind(MemberQueryService, memberQueryService(db, tokens))],
+    order: () => [bind(OrderQueryService, orderQueryService(db, tokens))],
   };
   return startGrpcServer({
     name: "query",
