@@ -5,21 +5,25 @@ import { createEventStoreClient } from "../../src/kernel/event-store";
 import { startGrpcServer } from "../../src/kernel/grpc/server";
 import { startProjector } from "../../src/kernel/projector";
 import { openReadDb } from "../../src/kernel/read-db";
-import { projections } from "./projections";
+import { projections, reactors } from "./projections";
 
 const config = loadConfig();
 const log = pino({ name: "projector", level: config.logLevel });
 const db = await openReadDb(config.readDatabaseUrl);
 const client = createEventStoreClient(config);
+// Reactors append through the repository with the command side's settings.
+const repositoryOptions = { snapshotEvery: config.command.snapshotEvery, maxConflictRetries: config.command.maxConflictRetries, logger: log };
+const processManagers = reactors({ client, ...repositoryOptions });
 const projector = startProjector({
   client,
   db,
   projections,
+  reactors: processManagers,
   logger: log,
   maxRetries: config.projector.maxRetries,
   retryBaseMs: config.projector.retryBaseMs,
 });
-log.info({ projections: projections.map((p) => p.name) }, "projector started");
+log.info({ projections: projections.map((p) => p.name), reactors: processManagers.map((r) => r.name) }, "projector started");
 // For orchestrators' probes (scripts/healthcheck.ts): grpc.health.v1 only, no projector API.
 const health =
   config.projector.healthPort === undefined
