@@ -13,6 +13,8 @@ export interface RunningSuite {
   eventStoreConnectionString: string;
   /** An operator token (role admin) signed with the suite's secret, for product management. */
   adminToken: string;
+  /** The environment the processes run with (DATA_DIR, ...): for running CLIs against this installation. */
+  env: NodeJS.ProcessEnv;
   /** Every line the processes printed, for failure diagnostics. */
   output: string[];
   stop(): Promise<void>;
@@ -27,14 +29,16 @@ const INHERITED_SETTINGS_TO_DROP = [
   "EVENTSTORE_HOST",
 ];
 
-export async function startSuite(): Promise<RunningSuite> {
+/** `settings` override the suite's environment; an undefined value removes the variable. */
+export async function startSuite(settings: Record<string, string | undefined> = {}): Promise<RunningSuite> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "eventmall-e2e-"));
-  const tokenSecret = randomBytes(32).toString("base64url");
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, EVENTSTORE_PORT: "0", COMMAND_PORT: "0", QUERY_PORT: "0" };
   for (const name of INHERITED_SETTINGS_TO_DROP) delete env[name];
-  env.AUTH_TOKEN_SECRET = tokenSecret;
-  const tokens = createTokenService({ dataDir, auth: { tokenSecret, tokenTtlSeconds: 3600 } });
-  const { token: adminToken } = await tokens.issue({ subject: "e2e-operator", roles: [ADMIN_ROLE] });
+  env.AUTH_TOKEN_SECRET = randomBytes(32).toString("base64url");
+  for (const [name, value] of Object.entries(settings)) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+  }
   const output: string[] = [];
   let supervisor: Supervisor;
   try {
@@ -43,7 +47,11 @@ export async function startSuite(): Promise<RunningSuite> {
     await fs.rm(dataDir, { recursive: true, force: true });
     throw new Error(`suite failed to start: ${String(error)}\n${output.slice(-40).join("\n")}`);
   }
+  // The installation's secret: AUTH_TOKEN_SECRET, else the file the processes created in DATA_DIR.
+  const tokens = createTokenService({ dataDir, auth: { tokenSecret: env.AUTH_TOKEN_SECRET ?? "", tokenTtlSeconds: 3600 } });
+  const { token: adminToken } = await tokens.issue({ subject: "e2e-operator", roles: [ADMIN_ROLE] });
   return {
+    env,
     commandUrl: supervisor.addresses.command!,
     queryUrl: supervisor.addresses.query!,
     eventStoreConnectionString: supervisor.addresses.eventstore!,
