@@ -162,4 +162,19 @@ describe("stock reservation redelivery", () => {
     const reserved = (await recorded(`product-${lamp}`)).find((e) => e.type === "eventmall.product.v1.StockReserved")!;
     expect(reserved.metadata).toEqual({ correlationId: metadata.correlationId, causationId: placed.id });
   });
+
+  it("sells exactly the stock there is when 20 orders are reacted to at once (as by replicas)", async () => {
+    const lamp = await product(10n);
+    const orderIds = await Promise.all(Array.from({ length: 20 }, () => placeOrder([{ productId: lamp, quantity: 1n }])));
+    const deliveries = await Promise.all(orderIds.map((orderId) => delivery(orderId, "eventmall.order.v1.OrderPlaced")));
+    const replica = stockReservation({ orders, products: new AggregateRepository(store.client, productAggregate, options) });
+
+    await Promise.all(deliveries.map((placed, i) => (i % 2 === 0 ? reactor : replica).react(placed)));
+
+    const outcomes = await Promise.all(orderIds.map(status));
+    expect(outcomes.filter((s) => s === "confirmed")).toHaveLength(10);
+    expect(outcomes.filter((s) => s === "rejected")).toHaveLength(10);
+    expect(await inventory(lamp)).toBe(0n);
+    expect((await types(`product-${lamp}`)).filter((t) => t === "StockReserved")).toHaveLength(10);
+  });
 });
