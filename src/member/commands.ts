@@ -14,6 +14,7 @@ import type { FieldViolation } from "../kernel/decider";
 import type { EventMetadata } from "../kernel/event-codec";
 import { aborted, alreadyExists, failedPrecondition, invalidArgument, notFound, permissionDenied, unauthenticated } from "../kernel/grpc/errors";
 import { CORRELATION_HEADER, requestMetadata } from "../kernel/metadata";
+import { encodePositionToken } from "../kernel/read-your-writes";
 import type { AggregateRepository, HandleResult } from "../kernel/repository";
 import { CredentialStore } from "./credentials";
 import { emailKey, holdsEmail, holdsLoginId, memberCommandViolations, type MemberCommand, type MemberEvent, type MemberState } from "./decider";
@@ -252,6 +253,6 @@ function writeResult(outcome: HandleResult<unknown, unknown>): WriteResult {
   return create(WriteResultSchema, {
     streamRevision: outcome.revision ?? 0n,
     commitPosition,
-    positionToken: commitPosition.toString(),
+    positionToken: encodePositionToken(commitPosition),
   });
 }

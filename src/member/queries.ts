@@ -9,7 +9,8 @@ import type { Member as MemberRow, Prisma } from "../generated/read-db/sqlite/cl
 import { ADMIN_ROLE, authenticate, requireRole, type TokenService } from "../kernel/auth";
 import { invalidArgument, notFound } from "../kernel/grpc/errors";
 import type { ReadDb } from "../kernel/read-db";
-import { MEMBER_STATUS } from "./projection";
+import { ReadYourWrites } from "../kernel/read-your-writes";
+import { MEMBER_STATUS, memberProjection } from "./projection";
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -18,10 +19,15 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MIN_SECONDS = -62_135_596_800n;
 const MAX_SECONDS = 253_402_300_799n;
 
-export function memberQueryService(db: ReadDb, tokens: TokenService): ServiceImpl<typeof MemberQueryService> {
+export function memberQueryService(
+  db: ReadDb,
+  tokens: TokenService,
+  readYourWrites = new ReadYourWrites({ db, timeoutMs: 2000 }),
+): ServiceImpl<typeof MemberQueryService> {
   return {
     async getMember(request, context) {
       const caller = await authenticate(context, tokens);
+      await readYourWrites.waitFor(memberProjection, request.positionToken);
       const memberId = request.memberId === "" ? caller.subject : request.memberId.toLowerCase();
       if (memberId !== caller.subject) requireRole(caller, ADMIN_ROLE);
       if (!UUID.test(memberId)) {
@@ -35,6 +41,7 @@ export function memberQueryService(db: ReadDb, tokens: TokenService): ServiceImp
 
     async listMembersWithdrawnSince(request, context) {
       requireRole(await authenticate(context, tokens), ADMIN_ROLE);
+      await readYourWrites.waitFor(memberProjection, request.positionToken);
       const violations: { field: string; description: string }[] = [];
       const since = request.since === undefined ? undefined : validDate(request.since);
       if (since === undefined) violations.push({ field: "since", description: "must be a valid timestamp" });

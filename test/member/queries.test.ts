@@ -133,6 +133,16 @@ describe.each(READ_DB_PROVIDERS)("on %s", (provider) => {
       expect((await failureOf(queriesAs(adminToken).getMember({ memberId: "x'; drop" }))).code).toBe(Code.InvalidArgument);
     });
 
+    it("reads its own writes with a position token", async () => {
+      const loginId = `ryw_${provider.slice(0, 2)}_${Math.floor(Math.random() * 1e6)}`;
+      const registration = await commandsAs().registerMember({ loginId, name: "Fresh", email: `${loginId}@example.com`, password: "fresh-password", address: "Here" });
+      const { accessToken } = await commandsAs().login({ loginId, password: "fresh-password" });
+      const change = await commandsAs(accessToken).changeProfile({ name: "Fresher" });
+      const { member } = await queriesAs(accessToken).getMember({ positionToken: change.result!.positionToken });
+      expect(member).toMatchObject({ memberId: registration.memberId, name: "Fresher", revision: 1n });
+      expect((await failureOf(queriesAs(accessToken).getMember({ positionToken: "not-a-token" }))).code).toBe(Code.InvalidArgument);
+    });
+
     it("shows withdrawal and password change times", async () => {
       const { member: withdrawn } = await queriesAs(adminToken).getMember({ memberId: registered[1]!.memberId });
       expect(withdrawn?.status).toBe(MemberStatus.WITHDRAWN);
