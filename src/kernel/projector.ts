@@ -5,6 +5,7 @@ import {
   eventTypeFilter,
   PersistentSubscriptionDoesNotExistError,
   PersistentSubscriptionExistsError,
+  PersistentSubscriptionMaximumSubscribersReachedError,
   persistentSubscriptionToAllSettingsFromDefaults,
   START,
   streamNameFilter,
@@ -68,6 +69,8 @@ export interface RunningProjector {
 }
 
 const MAX_BACKOFF_MS = 30_000;
+/** How often a standby replica asks for a projection group another replica holds. */
+const STANDBY_POLL_MS = 500;
 
 export function groupName(handler: Pick<Projection, "name"> | Pick<Reactor, "name" | "kind">): string {
   return "kind" in handler && handler.kind === "reactor" ? `reactor-${handler.name}` : `projection-${handler.name}`;
@@ -108,6 +111,7 @@ class ProjectionRunner {
 
   async run(): Promise<void> {
     let attempt = 0;
+    let standingBy = false;
     while (!this.stopping) {
       try {
         await this.ensureGroup();
@@ -119,6 +123,7 @@ class ProjectionRunner {
         this.subscription = subscription;
         subscription.once("confirmation", () => {
           attempt = 0;
+          standingBy = false;
           this.log.info({ group: groupName(this.projection) }, "subscribed");
         });
         for await (const resolved of subscription) {
@@ -132,14 +137,18 @@ class ProjectionRunner {
         }
         if (!this.stopping) this.log.warn("subscription ended by the server; resubscribing");
       } catch (error) {
-        if (!this.stopping) {
+        if (error instanceof PersistentSubscriptionMaximumSubscribersReachedError) {
+          if (!standingBy) this.log.info({ group: groupName(this.projection) }, "another replica holds the group; standing by");
+          standingBy = true;
+        } else if (!this.stopping) {
+          standingBy = false;
           this.log.error({ err: error, attempt }, "subscription dropped; resubscribing");
           this.observer?.state(this.projection.name, "failed", error instanceof Error ? error.message : String(error));
         }
       } finally {
         await this.closeSubscription();
       }
-      if (!this.stopping) await this.sleep(backoff(this.options.retryBaseMs, attempt++));
+      if (!this.stopping) await this.sleep(standingBy ? STANDBY_POLL_MS : backoff(this.options.retryBaseMs, attempt++));
     }
     this.observer?.state(this.projection.name, "stopped");
     this.log.info("stopped");
@@ -197,6 +206,9 @@ class ProjectionRunner {
     const settings = persistentSubscriptionToAllSettingsFromDefaults({
       startFrom,
       maxRetryCount: this.options.maxRetries,
+      // One consumer per projection: the checkpoint skips what is behind it, which is only right
+      // when events are applied in $all order. Other replicas stand by and take over on failure.
+      maxSubscriberCount: isReactor(this.projection) ? 0 : 1,
     });
     const filter = toStoreFilter(this.projection);
     try {
