@@ -153,5 +153,5 @@ export function requireRole(caller: Caller, role: string): void {
   if (!hasRole(caller, role)) throw permissionDenied(`this operation requires the ${role} role`, "ROLE_REQUIRED");
 }
 
-/** The role of installation operators (product management, member administration). */
+/** The role of installation operators: what only administrators may do requires it. */
 export const ADMIN_ROLE = "admin";

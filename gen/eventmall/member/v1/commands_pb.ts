@@ -105,6 +105,8 @@ export type ChangeProfileRequest = Message<"eventmall.member.v1.ChangeProfileReq
   address?: string | undefined;
 
   /**
+   * When set, a member stream at another revision fails with ABORTED (RevisionConflict detail).
+   *
    * @generated from field: optional uint64 expected_revision = 4;
    */
   expectedRevision?: bigint | undefined;
