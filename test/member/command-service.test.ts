@@ -212,6 +212,16 @@ describe("ChangeProfile", () => {
     expect(taken.code).toBe(Code.AlreadyExists);
   });
 
+  it("answers ABORTED on a stale expected_revision and gives back the email it reserved", async () => {
+    const member = await register();
+    const client = as((await login(member.loginId, member.password)).accessToken);
+    const wanted = `${unique("want")}@example.com`;
+    const conflict = await failureOf(client.changeProfile({ email: wanted, expectedRevision: 7n }));
+    expect(conflict.code).toBe(Code.Aborted);
+    expect((await register({ email: wanted })).memberId).toMatch(UUID);
+    expect((await client.changeProfile({ name: "Still Me", expectedRevision: 0n })).result?.streamRevision).toBe(1n);
+  });
+
   it("refuses an email another member holds, and needs a token", async () => {
     const first = await register();
     const second = await register();
