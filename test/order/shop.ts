@@ -41,6 +41,8 @@ export interface Shop {
   orderCommandsAs(token?: string): Client<typeof OrderCommandService>;
   orderQueriesAs(token?: string): Client<typeof OrderQueryService>;
   adminToken: string;
+  /** Where the product-only servers listen (or listened, once stopped). */
+  productUrls: { commands: string; queries: string };
   stopProductServers(): Promise<void>;
   close(): Promise<void>;
 }
@@ -97,6 +99,7 @@ export async function openShop(): Promise<Shop> {
     db,
     tokens,
     adminToken,
+    productUrls: { commands: productCommandServer.url, queries: productQueryServer.url },
     productCommands: createClient(ProductCommandService, transport(productCommandServer.url, adminToken)),
     productQueries: createClient(ProductQueryService, transport(productQueryServer.url)),
     products: new AggregateRepository(store.client, productAggregate, { snapshotEvery: 0, maxConflictRetries: 0 }),
