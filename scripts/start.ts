@@ -32,6 +32,7 @@ export const eventmallProcesses: ChildSpec[] = [
   }),
   service("projector", "services/projector/main.ts", /"msg":"projector started"/, { env: useStartedEventStore }),
   service("query", "services/query/main.ts", listeningLine("query service"), {
+    env: useStartedEventStore,
     grpcHealth: true,
   }),
 ];

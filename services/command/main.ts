@@ -3,6 +3,7 @@ import { pino } from "pino";
 import { loadConfig } from "../../src/kernel/config";
 import { createTokenService } from "../../src/kernel/auth";
 import { createEventStoreClient } from "../../src/kernel/event-store";
+import { serveMetricsIfConfigured } from "../../src/kernel/metrics";
 import { openReadDb } from "../../src/kernel/read-db";
 import { startCommandServer } from "./server";
 
@@ -11,6 +12,8 @@ const logger = pino({ name: "command", level: loadConfig().logLevel });
 async function main(): Promise<void> {
   const config = loadConfig();
   const eventStore = createEventStoreClient(config);
+  const metrics = await serveMetricsIfConfigured("command", config.metricsPort.command, config.host);
+  if (metrics.server) logger.info({ url: metrics.server.url }, "metrics endpoint listening");
   // The order context prices orders from its catalog in the read database.
   const readDb = config.command.contexts.includes("order") ? await openReadDb(config.readDatabaseUrl) : undefined;
   const server = await startCommandServer({
@@ -37,6 +40,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, "shutting down");
     try {
       await server.close();
+      await metrics.server?.close();
       await eventStore.dispose();
       await readDb?.$disconnect();
       process.exit(0);

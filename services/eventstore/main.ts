@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { loadConfig } from "../../src/kernel/config";
+import { serveMetricsIfConfigured } from "../../src/kernel/metrics";
 import { startEventStore } from "./server";
 import { DURABILITY } from "./sqlite-store";
 
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
   } catch (error) {
     usage(error instanceof Error ? error.message : String(error));
   }
-  const config = loadConfig().eventStore;
+  const { eventStore: config, metricsPort } = loadConfig();
   const port = flags.port === undefined ? config.port : Number(flags.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) usage(`invalid --port "${flags.port}"`);
   const inMemory = flags["in-memory"] ?? (flags["data-file"] === undefined && config.inMemory);
@@ -38,13 +39,15 @@ async function main(): Promise<void> {
   const storage = inMemory ? "in memory" : `${dataFile} (${DURABILITY})`;
   // One parsable line: tests and scripts that start with --port 0 read the chosen port from it.
   process.stdout.write(`eventstore listening on ${store.connectionString} port=${store.port} storage=${storage}\n`);
+  const metrics = await serveMetricsIfConfigured("eventstore", metricsPort.eventstore, flags.host ?? config.host);
+  if (metrics.server) process.stdout.write(`eventstore metrics on ${metrics.server.url}\n`);
 
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     process.stdout.write(`eventstore stopping (${signal})\n`);
-    store.stop().then(
+    Promise.all([store.stop(), metrics.server?.close()]).then(
       () => process.exit(0),
       (error) => {
         process.stderr.write(`eventstore stop failed: ${String(error)}\n`);

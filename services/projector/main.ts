@@ -3,6 +3,8 @@ import pino from "pino";
 import { loadConfig } from "../../src/kernel/config";
 import { createEventStoreClient } from "../../src/kernel/event-store";
 import { startGrpcServer } from "../../src/kernel/grpc/server";
+import { observeAll, projectionMetrics, serveMetricsIfConfigured } from "../../src/kernel/metrics";
+import { ProjectionStatusRecorder } from "../../src/kernel/projection-status";
 import { startProjector } from "../../src/kernel/projector";
 import { openReadDb } from "../../src/kernel/read-db";
 import { projections, reactors } from "./projections";
@@ -14,6 +16,9 @@ const client = createEventStoreClient(config);
 // Reactors append through the repository with the command side's settings.
 const repositoryOptions = { snapshotEvery: config.command.snapshotEvery, maxConflictRetries: config.command.maxConflictRetries, logger: log };
 const processManagers = reactors({ client, ...repositoryOptions });
+const metrics = await serveMetricsIfConfigured("projector", config.metricsPort.projector, config.host);
+if (metrics.server) log.info({ url: metrics.server.url }, "metrics endpoint listening");
+const statusRecorder = new ProjectionStatusRecorder(db, log);
 const projector = startProjector({
   client,
   db,
@@ -22,6 +27,7 @@ const projector = startProjector({
   logger: log,
   maxRetries: config.projector.maxRetries,
   retryBaseMs: config.projector.retryBaseMs,
+  observer: observeAll(statusRecorder, projectionMetrics({ registry: metrics.registry, db, client, projections })),
 });
 log.info({ projections: projections.map((p) => p.name), reactors: processManagers.map((r) => r.name) }, "projector started");
 // For orchestrators' probes (scripts/healthcheck.ts): grpc.health.v1 only, no projector API.
@@ -39,6 +45,8 @@ async function shutdown(signal: string) {
   try {
     await health?.close();
     await projector.stop();
+    await statusRecorder.close();
+    await metrics.server?.close();
     await client.dispose();
     await db.$disconnect();
     log.info("stopped");

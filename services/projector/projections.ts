@@ -10,8 +10,9 @@ import { orderCatalogProjection } from "../../src/order/projection-catalog";
 import { stockReservation } from "../../src/order/stock-reservation";
 import { productAggregate } from "../../src/product/decider";
 import { productProjection } from "../../src/product/projection";
+import { inventoryMovementsProjection } from "../../src/report/inventory-movements";
 
-export const projections: Projection[] = [productProjection, memberProjection, orderProjection, orderCatalogProjection];
+export const projections: Projection[] = [productProjection, memberProjection, orderProjection, orderCatalogProjection, inventoryMovementsProjection];
 
 /** Reactors command aggregates, so they need the store and the repository settings. */
 export function reactors(deps: { client: EventStoreDBClient } & RepositoryOptions): Reactor[] {

@@ -2,13 +2,20 @@
 import pino from "pino";
 import { createTokenService } from "../../src/kernel/auth";
 import { loadConfig } from "../../src/kernel/config";
+import { createEventStoreClient } from "../../src/kernel/event-store";
+import { serveMetricsIfConfigured } from "../../src/kernel/metrics";
 import { openReadDb } from "../../src/kernel/read-db";
 import { startQueryServer } from "./server";
 
 const config = loadConfig();
 const log = pino({ name: "query", level: config.logLevel });
 const db = await openReadDb(config.readDatabaseUrl);
+const eventStore = createEventStoreClient(config);
+const metrics = await serveMetricsIfConfigured("query", config.metricsPort.query, config.host);
+if (metrics.server) log.info({ url: metrics.server.url }, "metrics endpoint listening");
 const server = await startQueryServer({
+  eventStore,
+  readYourWritesTimeoutMs: config.query.readYourWritesTimeoutMs,
   db,
   tokens: createTokenService(config),
   contexts: config.query.contexts,
@@ -26,6 +33,8 @@ async function shutdown(signal: string) {
   log.info({ signal }, "shutting down");
   try {
     await server.close();
+    await metrics.server?.close();
+    await eventStore.dispose();
     await db.$disconnect();
     log.info("stopped");
   } catch (error) {

@@ -1,6 +1,10 @@
 // The query process's gRPC server: the query services of the contexts it hosts, over the read
 // database.
+import type { EventStoreDBClient } from "@eventstore/db-client";
 import type { Logger } from "pino";
+import { ProjectionAdminService } from "../../gen/eventmall/admin/v1/admin_pb";
+import { ReportQueryService } from "../../gen/eventmall/report/v1/queries_pb";
+import { projectionAdminService } from "../../src/admin/projection-admin";
 import { MemberQueryService } from "../../gen/eventmall/member/v1/queries_pb";
 import { OrderQueryService } from "../../gen/eventmall/order/v1/queries_pb";
 import { ProductQueryService } from "../../gen/eventmall/product/v1/queries_pb";
@@ -8,9 +12,12 @@ import type { TokenService } from "../../src/kernel/auth";
 import { bind, startGrpcServer, type ServiceBinding } from "../../src/kernel/grpc/server";
 import { selectContexts } from "../../src/kernel/hosted-contexts";
 import type { ReadDb } from "../../src/kernel/read-db";
+import { ReadYourWrites } from "../../src/kernel/read-your-writes";
 import { memberQueryService } from "../../src/member/queries";
 import { orderQueryService } from "../../src/order/queries";
 import { productQueryService } from "../../src/product/queries";
+import { reportQueryService } from "../../src/report/queries";
+import { projections } from "../projector/projections";
 
 export interface QueryServerOptions {
   db: ReadDb;
@@ -22,22 +29,29 @@ export interface QueryServerOptions {
   tls?: { certFile: string; keyFile: string };
   /** Contexts whose query services to serve (config QUERY_CONTEXTS); default: all. */
   contexts?: readonly string[];
+  /** The store: lets read-your-writes see past filtered-out writes; required for the projection admin service. */
+  eventStore?: EventStoreDBClient;
+  /** How long a query carrying a position_token waits (READ_YOUR_WRITES_TIMEOUT_MS). */
+  readYourWritesTimeoutMs?: number;
 }
 
 export function startQueryServer(options: QueryServerOptions) {
-  const { db, tokens } = options;
+  const { db, tokens, eventStore } = options;
+  const readYourWrites = new ReadYourWrites({ db, client: eventStore, timeoutMs: options.readYourWritesTimeoutMs ?? 2000 });
   // One line per context.
   const contexts: Record<string, () => ServiceBinding[]> = {
-    product: () => [bind(ProductQueryService, productQueryService(db))],
+    product: () => [bind(ProductQueryService, productQueryService(db, readYourWrites))],
     member: () => [bind(MemberQueryService, memberQueryService(db, tokens))],
     order: () => [bind(OrderQueryService, orderQueryService(db, tokens))],
+    report: () => [bind(ReportQueryService, reportQueryService(db, readYourWrites))],
   };
+  const operations = eventStore ? [bind(ProjectionAdminService, projectionAdminService({ db, client: eventStore, tokens, projections }))] : [];
   return startGrpcServer({
     name: "query",
     host: options.host,
     port: options.port,
     logger: options.logger,
     tls: options.tls,
-    services: selectContexts(contexts, options.contexts).flatMap((build) => build()),
+    services: [...selectContexts(contexts, options.contexts).flatMap((build) => build()), ...operations],
   });
 }

@@ -51,7 +51,7 @@ export function loadConfig() {
     query: {
       port: intEnv("QUERY_PORT", 50052),
       /** Bounded contexts whose query services this process hosts. */
-      contexts: listEnv("QUERY_CONTEXTS", "product,member,order"),
+      contexts: listEnv("QUERY_CONTEXTS", "product,member,order,report"),
       /** How long a query carrying a position_token waits for its read model (then UNAVAILABLE). */
       readYourWritesTimeoutMs: intEnv("READ_YOUR_WRITES_TIMEOUT_MS", 2000),
     },

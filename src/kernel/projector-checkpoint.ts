@@ -52,6 +52,7 @@ export async function applyWithCheckpoint(db: ReadDb, projection: Projection, ev
   const commitPosition = event.position.commit;
   const retryKey = { projection_commitPosition: { projection: name, commitPosition } };
   return db.$transaction(async (tx) => {
+    await lockCheckpoint(tx, name);
     const checkpoint = await tx.projectionCheckpoint.findUnique({ where: { name } });
     const alreadyPassed = checkpoint !== null && commitPosition <= checkpoint.commitPosition;
     if (alreadyPassed) {
@@ -78,6 +79,7 @@ export async function applyBatchWithCheckpoint(db: ReadDb, projection: Projectio
   if (!last) return 0;
   const name = projection.name;
   return db.$transaction(async (tx) => {
+    await lockCheckpoint(tx, name);
     const checkpoint = await tx.projectionCheckpoint.findUnique({ where: { name } });
     let applied = 0;
     for (const event of events) {
@@ -90,6 +92,15 @@ export async function applyBatchWithCheckpoint(db: ReadDb, projection: Projectio
     await tx.projectionCheckpoint.upsert({ where: { name }, create: { name, ...position }, update: position });
     return applied;
   }, TRANSACTION_OPTIONS);
+}
+
+/**
+ * Takes the projection's checkpoint row for writing before reading it (on SQLite: the write
+ * lock), so the transaction serialises with a rebuild's swap instead of acting on a checkpoint
+ * the swap replaces under it.
+ */
+export async function lockCheckpoint(tx: ReadTx, name: string): Promise<void> {
+  await tx.projectionCheckpoint.updateMany({ where: { name }, data: { name } });
 }
 
 /** Marks an event the projection failed on, so its redelivery is applied even behind the checkpoint. */

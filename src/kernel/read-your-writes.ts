@@ -75,7 +75,12 @@ export class ReadYourWrites {
     const checkpoint = await readCheckpoint(this.options.db, readModel.name);
     if (checkpoint && checkpoint.commit >= position) return true;
     if (!this.options.client) return false;
-    return this.nothingToWaitFor(readModel, checkpoint, position);
+    try {
+      return await this.nothingToWaitFor(readModel, checkpoint, position);
+    } catch {
+      // Store unreachable: fall back to the checkpoint alone (wait, and answer UNAVAILABLE at the timeout).
+      return false;
+    }
   }
 
   /** Scans $all after the checkpoint (resuming an earlier scan) for an event of the projection at or before `position`. */

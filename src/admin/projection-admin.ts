@@ -1,0 +1,159 @@
+// ProjectionAdminService: projection status and the parked events of each projection's
+// subscription group (list, inspect, replay). Admin role required on every call.
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { PersistentSubscriptionDoesNotExistError, START, StreamNotFoundError, type EventStoreDBClient, type ResolvedEvent } from "@eventstore/db-client";
+import {
+  ParkedEventSchema,
+  ProjectionAdminService,
+  ProjectionState,
+  type ParkedEvent,
+} from "../../gen/eventmall/admin/v1/admin_pb";
+import { ADMIN_ROLE, authenticate, requireRole, type TokenService } from "../kernel/auth";
+import { invalidArgument, notFound } from "../kernel/grpc/errors";
+import { parkedCount, readProjectionStatus } from "../kernel/projection-status";
+import { groupName, type Projection } from "../kernel/projector";
+import type { ReadDb } from "../kernel/read-db";
+
+export interface ProjectionAdminDependencies {
+  db: ReadDb;
+  client: EventStoreDBClient;
+  tokens: TokenService;
+  projections: Pick<Projection, "name" | "filter">[];
+}
+
+const DEFAULT_PAGE_SIZE = 100;
+const MAX_PAGE_SIZE = 500;
+
+const STATES: Record<string, ProjectionState> = {
+  catching_up: ProjectionState.CATCHING_UP,
+  live: ProjectionState.LIVE,
+  stopped: ProjectionState.STOPPED,
+  failed: ProjectionState.FAILED,
+};
+
+/** The store's parked-message stream of a $all subscription group. */
+export function parkedStreamOf(projection: Pick<Projection, "name">): string {
+  return `$persistentsubscription-$all::${groupName(projection)}-parked`;
+}
+
+export function projectionAdminService(deps: ProjectionAdminDependencies): ServiceImpl<typeof ProjectionAdminService> {
+  const { db, client, projections } = deps;
+  const admin = async (context: HandlerContext) => requireRole(await authenticate(context, deps.tokens), ADMIN_ROLE);
+  const projectionNamed = (name: string) => {
+    if (name === "") throw invalidArgument([{ field: "projection", description: "is required" }]);
+    const projection = projections.find((p) => p.name === name);
+    if (!projection) throw notFound(`no projection named "${name}" (known: ${projections.map((p) => p.name).join(", ")})`, "PROJECTION_NOT_FOUND");
+    return projection;
+  };
+
+  return {
+    async getProjectionStatus(_request, context) {
+      await admin(context);
+      const reports = await readProjectionStatus({ db, client, projections });
+      return {
+        projections: reports.map((report) => ({
+          name: report.name,
+          state: STATES[report.state] ?? ProjectionState.UNSPECIFIED,
+          detail: report.detail,
+          checkpointPosition: report.checkpoint,
+          lagEvents: BigInt(report.lagEvents),
+          lagEventsCapped: report.lagCapped,
+          lagMs: BigInt(report.lagMs),
+          parkedCount: report.parkedCount,
+          updatedAt: report.updatedAt ? timestampFromDate(report.updatedAt) : undefined,
+        })),
+      };
+    },
+
+    async listParkedEvents(request, context) {
+      await admin(context);
+      const projection = projectionNamed(request.projection);
+      const pageSize = request.pageSize === 0 ? DEFAULT_PAGE_SIZE : request.pageSize;
+      if (pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
+        throw invalidArgument([{ field: "page_size", description: `must be between 1 and ${MAX_PAGE_SIZE} (0 means ${DEFAULT_PAGE_SIZE})` }]);
+      }
+      const entries = await readParked(client, projection, START, pageSize);
+      return { events: await Promise.all(entries.map((entry) => toParkedEvent(db, projection, entry))) };
+    },
+
+    async getParkedEvent(request, context) {
+      await admin(context);
+      const projection = projectionNamed(request.projection);
+      const [entry] = await readParked(client, projection, request.parkedRevision, 1);
+      if (!entry || entry.link?.revision !== request.parkedRevision || !entry.event) {
+        throw notFound(`projection ${projection.name} has no parked event at revision ${request.parkedRevision}`, "PARKED_EVENT_NOT_FOUND");
+      }
+      const event = entry.event;
+      return {
+        event: await toParkedEvent(db, projection, entry),
+        data: bytesOf(event.data),
+        metadata: bytesOf(event.metadata),
+        contentType: event.isJson ? "application/json" : "application/octet-stream",
+      };
+    },
+
+    async replayParkedEvents(request, context) {
+      await admin(context);
+      const projection = projectionNamed(request.projection);
+      const count = await parkedCount(client, projection);
+      try {
+        await client.replayParkedMessagesToAll(groupName(projection));
+      } catch (error) {
+        if (error instanceof PersistentSubscriptionDoesNotExistError) throw notFound(`projection ${projection.name} has no subscription group yet`, "GROUP_NOT_FOUND");
+        throw error;
+      }
+      return { replayedCount: count };
+    },
+  };
+}
+
+async function readParked(client: EventStoreDBClient, projection: Pick<Projection, "name">, from: bigint | typeof START, maxCount: number): Promise<ResolvedEvent[]> {
+  const entries: ResolvedEvent[] = [];
+  try {
+    for await (const resolved of client.readStream(parkedStreamOf(projection), { fromRevision: from, maxCount, resolveLinkTos: true })) entries.push(resolved);
+  } catch (error) {
+    if (error instanceof StreamNotFoundError) return [];
+    throw error;
+  }
+  return entries;
+}
+
+async function toParkedEvent(db: ReadDb, projection: Pick<Projection, "name">, entry: ResolvedEvent): Promise<ParkedEvent> {
+  const link = entry.link;
+  const event = entry.event;
+  const parkedMeta = jsonObject(link?.metadata) as { added?: unknown; reason?: unknown };
+  const commitPosition = event?.position?.commit ?? 0n;
+  const retry = event?.position ? await db.projectionRetry.findUnique({ where: { projection_commitPosition: { projection: projection.name, commitPosition } } }) : null;
+  const added = typeof parkedMeta.added === "string" ? new Date(parkedMeta.added) : link?.created;
+  return create(ParkedEventSchema, {
+    parkedRevision: link?.revision ?? 0n,
+    eventId: event?.id ?? "",
+    streamId: event?.streamId ?? "",
+    streamRevision: event?.revision ?? 0n,
+    eventType: event?.type ?? "",
+    commitPosition,
+    parkedAt: added && !Number.isNaN(added.getTime()) ? timestampFromDate(added) : undefined,
+    reason: typeof parkedMeta.reason === "string" ? parkedMeta.reason : "",
+    lastError: retry?.lastError ?? "",
+  });
+}
+
+function bytesOf(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (value === undefined || value === null) return new Uint8Array();
+  return new TextEncoder().encode(typeof value === "string" ? value : JSON.stringify(value));
+}
+
+/** The parked entry's metadata arrives parsed or as bytes, depending on its content type. */
+function jsonObject(value: unknown): Record<string, unknown> {
+  if (value instanceof Uint8Array) {
+    try {
+      return jsonObject(JSON.parse(Buffer.from(value).toString("utf8")));
+    } catch {
+      return {};
+    }
+  }
+  return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
+}

@@ -1,0 +1,40 @@
+// ReportQueryService: reads the report read models (eventually consistent; read-your-writes
+// through position_token).
+import type { ServiceImpl } from "@connectrpc/connect";
+import { ReportQueryService } from "../../gen/eventmall/report/v1/queries_pb";
+import { invalidArgument, type FieldViolation } from "../kernel/grpc/errors";
+import type { ReadDb } from "../kernel/read-db";
+import type { ReadYourWrites } from "../kernel/read-your-writes";
+import { inventoryMovementsProjection } from "./inventory-movements";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+/** A product has at most one row per day; this bounds one answer to a few years. */
+const MAX_DAYS = 2_000;
+
+export function reportQueryService(db: ReadDb, readYourWrites: ReadYourWrites): ServiceImpl<typeof ReportQueryService> {
+  return {
+    async getInventoryMovements(request) {
+      const violations: FieldViolation[] = [];
+      if (!UUID.test(request.productId)) violations.push({ field: "product_id", description: "must be a UUID" });
+      for (const [field, value] of [["from_day", request.fromDay], ["to_day", request.toDay]] as const) {
+        if (value !== "" && !isDay(value)) violations.push({ field, description: "must be a date YYYY-MM-DD (or empty)" });
+      }
+      if (violations.length > 0) throw invalidArgument(violations);
+      await readYourWrites.waitFor(inventoryMovementsProjection, request.positionToken);
+      const rows = await db.inventoryMovementDaily.findMany({
+        where: {
+          productId: request.productId.toLowerCase(),
+          day: { ...(request.fromDay ? { gte: request.fromDay } : {}), ...(request.toDay ? { lte: request.toDay } : {}) },
+        },
+        orderBy: { day: "asc" },
+        take: MAX_DAYS,
+      });
+      return { days: rows.map((row) => ({ day: row.day, increased: row.increased, decreased: row.decreased, movements: row.movements })) };
+    },
+  };
+}
+
+function isDay(value: string): boolean {
+  return DAY.test(value) && !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value);
+}
