@@ -44,7 +44,7 @@ export function loadConfig() {
     command: {
       port: intEnv("COMMAND_PORT", 50051),
       snapshotEvery: intEnv("SNAPSHOT_EVERY", 100),
-      maxConflictRetries: intEnv("COMMAND_MAX_CONFLICT_RETRIES", 5),
+      maxConflictRetries: intEnv("COMMAND_MAX_CONFLICT_RETRIES", 20),
       /** Bounded contexts whose command services this process hosts. */
       contexts: listEnv("COMMAND_CONTEXTS", "product,member,order"),
     },

@@ -92,11 +92,15 @@ export class RevisionConflictError extends Error {
 }
 
 const SNAPSHOT_REVISION_PATTERN = /^\d+$/;
+const CONFLICT_BACKOFF_BASE_MS = 2;
+const CONFLICT_BACKOFF_CAP_MS = 100;
 
 export class AggregateRepository<State, Command, Event extends Message> {
   private readonly codec: EventCodec;
   private readonly descByType: Map<string, DescMessage>;
   private readonly pendingSnapshots = new Set<Promise<void>>();
+  /** Per stream: the tail of the commands queued on it in this process. */
+  private readonly commandQueues = new Map<string, Promise<void>>();
 
   constructor(
     private readonly client: EventStoreDBClient,
@@ -131,7 +135,27 @@ export class AggregateRepository<State, Command, Event extends Message> {
     return { state, revision, snapshotRevision: snapshot?.revision, eventsRead };
   }
 
-  async handle(id: string, command: Command, options: HandleOptions): Promise<HandleResult<State, Event>> {
+  /**
+   * Commands on one aggregate run one after another within this process: concurrent callers
+   * would otherwise all read the same revision and all but one retry, again and again, until
+   * the retry budget turns them away. Only writers in other processes still conflict (retried).
+   */
+  handle(id: string, command: Command, options: HandleOptions): Promise<HandleResult<State, Event>> {
+    const stream = this.streamName(id);
+    const previous = this.commandQueues.get(stream) ?? Promise.resolve();
+    const result = previous.then(() => this.handleNow(id, command, options));
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.commandQueues.set(stream, tail);
+    void tail.then(() => {
+      if (this.commandQueues.get(stream) === tail) this.commandQueues.delete(stream);
+    });
+    return result;
+  }
+
+  private async handleNow(id: string, command: Command, options: HandleOptions): Promise<HandleResult<State, Event>> {
     const stream = this.streamName(id);
     for (let attempt = 0; ; attempt++) {
       const loaded = await this.load(id);
@@ -157,8 +181,10 @@ export class AggregateRepository<State, Command, Event extends Message> {
         if (options.expectedRevision !== undefined || attempt >= this.options.maxConflictRetries) {
           throw new RevisionConflictError(stream, loaded.revision, actual);
         }
-        // Spread the retries of writers that collided so they don't collide again in lockstep.
-        await sleep(Math.random() * 2 ** Math.min(attempt, 6));
+        // Spread the retries of writers that collided so they don't collide again in lockstep:
+        // full jitter over a window that doubles per attempt (2, 4, ... capped at 100 ms), wide
+        // enough for dozens of writers on one stream to take turns within the retry budget.
+        await sleep(Math.random() * Math.min(CONFLICT_BACKOFF_CAP_MS, CONFLICT_BACKOFF_BASE_MS * 2 ** attempt));
       }
     }
   }
