@@ -24,6 +24,7 @@ beforeAll(async () => {
   store = await openStore();
   server = await startCommandServer({
     tokens,
+    contexts: ["product"],
     eventStore: store.client,
     host: "127.0.0.1",
     port: 0,
