@@ -47,6 +47,11 @@ export class ConfigWriter {
     return write;
   }
 
+  /** Resolves once every save asked for so far is done (failed ones included). */
+  flush(): Promise<void> {
+    return this.queue;
+  }
+
   private async write(): Promise<void> {
     const snapshot: ConfigSnapshot = { version: 1, updated: new Date().toISOString(), entries: this.current().map(toStored) };
     const outcome = await this.log.append(CONFIG_STREAM, { kind: "any" }, [

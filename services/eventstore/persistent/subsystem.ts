@@ -1,5 +1,5 @@
-// All subscription groups of one store: their lifecycle and their configs, which are
-// persisted in the log so they survive restarts.
+// All subscription groups of one store: their configs, which are persisted in the log so they
+// survive restarts, and the running groups started from them.
 import type { EventLog } from "../log";
 import { CONFIG_STREAM, ConfigWriter, loadConfigs } from "./config-store";
 import { subscriptionDoesNotExist, subscriptionDropped, subscriptionExists } from "./errors";
@@ -8,6 +8,8 @@ import { groupKey, type GroupConfig } from "./settings";
 import { deleteGroupStreams } from "./system-streams";
 
 export class PersistentSubscriptionSubsystem {
+  /** What is persisted: changed only by create, update and delete (and loading). */
+  private readonly configs = new Map<string, GroupConfig>();
   private groups = new Map<string, SubscriptionGroup>();
   private readonly configWriter: ConfigWriter;
   private closed = false;
@@ -16,17 +18,22 @@ export class PersistentSubscriptionSubsystem {
     private readonly log: EventLog,
     private readonly logger: GroupLogger,
   ) {
-    this.configWriter = new ConfigWriter(log, () => [...this.groups.values()].map((group) => group.config));
+    this.configWriter = new ConfigWriter(log, () => [...this.configs.values()]);
   }
 
+  /** Starts a group for every config in the log's last readable snapshot. */
   start(): void {
-    const configs = loadConfigs(this.log, (error) => this.logger.error(`skipping an unreadable ${CONFIG_STREAM} snapshot`, error));
-    for (const config of configs) {
+    this.configs.clear();
+    const loaded = loadConfigs(this.log, (error) => this.logger.error(`skipping an unreadable ${CONFIG_STREAM} snapshot`, error));
+    for (const config of loaded) {
+      const key = groupKey(config.stream, config.group);
       try {
+        this.configs.set(key, config);
         this.startGroup(config);
       } catch (error) {
-        this.groups.delete(groupKey(config.stream, config.group));
-        this.logger.error(`persistent subscription ${groupKey(config.stream, config.group)} could not start`, error);
+        this.configs.delete(key);
+        this.groups.delete(key);
+        this.logger.error(`persistent subscription ${key} could not start`, error);
       }
     }
   }
@@ -44,11 +51,13 @@ export class PersistentSubscriptionSubsystem {
 
   async create(config: GroupConfig): Promise<void> {
     const key = groupKey(config.stream, config.group);
-    if (this.groups.has(key)) throw subscriptionExists(config.stream, config.group);
+    if (this.configs.has(key)) throw subscriptionExists(config.stream, config.group);
+    this.configs.set(key, config);
     const group = this.startGroup(config);
     try {
       await this.configWriter.save();
     } catch (error) {
+      if (this.configs.get(key) === config) this.configs.delete(key);
       if (this.groups.get(key) === group) this.groups.delete(key);
       await group.stop(subscriptionDropped(config.stream, config.group));
       throw error;
@@ -59,30 +68,35 @@ export class PersistentSubscriptionSubsystem {
   async update(update: Omit<GroupConfig, "filter">): Promise<void> {
     const current = this.get(update.stream, update.group);
     const config: GroupConfig = { ...update, ...(current.config.filter ? { filter: current.config.filter } : {}) };
-    this.groups.delete(current.key);
+    this.configs.set(current.key, config);
+    const saved = this.configWriter.save();
     await current.stop(subscriptionDropped(update.stream, update.group));
-    this.startGroup(config);
-    await this.configWriter.save();
+    // Deleted or replaced while it stopped: leave the newer state alone.
+    if (this.groups.get(current.key) === current) this.startGroup(config);
+    await saved;
   }
 
   async delete(stream: string, groupName: string): Promise<void> {
     const group = this.get(stream, groupName);
+    this.configs.delete(group.key);
     this.groups.delete(group.key);
-    // EventStoreDB shuts a deleted group's consumers down like any other: "dropped" (Unsubscribed).
+    const saved = this.configWriter.save();
     await group.stop(subscriptionDropped(stream, groupName));
-    await this.configWriter.save();
+    await saved;
     await deleteGroupStreams(this.log, group.key);
   }
 
   /** Stops every group and starts them again from the configs and checkpoints in the log. */
   async restart(): Promise<void> {
     await this.stopAll();
+    await this.configWriter.flush();
     if (!this.closed) this.start();
   }
 
   async close(): Promise<void> {
     this.closed = true;
     await this.stopAll();
+    await this.configWriter.flush();
   }
 
   private async stopAll(): Promise<void> {
@@ -93,6 +107,8 @@ export class PersistentSubscriptionSubsystem {
 
   private startGroup(config: GroupConfig): SubscriptionGroup {
     const group = new SubscriptionGroup(config, this.log, this.logger);
+    // Never leave a replaced group running unseen (a create racing a restart).
+    void this.groups.get(group.key)?.stop(subscriptionDropped(config.stream, config.group));
     this.groups.set(group.key, group);
     group.start();
     return group;
