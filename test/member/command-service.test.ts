@@ -156,6 +156,20 @@ describe("RegisterMember", () => {
   });
 });
 
+describe("concurrent registrations of one login id", () => {
+  it("give exactly one success; the losers' emails stay free", async () => {
+    const loginId = unique("same");
+    const attempts = Array.from({ length: 6 }, () => newMember({ loginId, email: `${unique("e")}@example.com` }));
+    const outcomes = await Promise.allSettled(attempts.map((request) => members.registerMember(request)));
+    expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
+    const losers = attempts.filter((_, i) => outcomes[i]!.status === "rejected");
+    for (const [i, outcome] of outcomes.entries()) {
+      if (outcome.status === "rejected") expect(ConnectError.from(outcome.reason).code, `attempt ${i}`).toBe(Code.AlreadyExists);
+    }
+    await register({ email: losers[0]!.email });
+  });
+});
+
 describe("reservations left behind by a crash", () => {
   async function strandReservation(stream: string, reservedAt: Date) {
     const event = create(IdentifierReservedSchema, { memberId: crypto.randomUUID(), reservedAt: timestampFromDate(reservedAt) });
