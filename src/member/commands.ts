@@ -128,14 +128,26 @@ export function memberCommandService(deps: MemberCommandDependencies): ServiceIm
           if (error instanceof IdentifierTaken) throw alreadyExists(`login id "${request.loginId}" is taken`, "LOGIN_ID_TAKEN");
           throw error;
         }
+        const releaseLoginId = () => bestEffort("release login id", () => reservations.release(loginIdStream(request.loginId), memberId, metadata));
         try {
           await reserveEmail(request.email, memberId, metadata);
         } catch (error) {
-          await bestEffort("release login id", () => reservations.release(loginIdStream(request.loginId), memberId, metadata));
+          await releaseLoginId();
           throw error;
         }
-        await credentials.set(memberId, passwordHash, undefined, metadata);
-        return repository.handle(memberId, command, { metadata });
+        try {
+          await credentials.set(memberId, passwordHash, undefined, metadata);
+          return await repository.handle(memberId, command, { metadata });
+        } catch (error) {
+          // So that the client's retry (a new member id) is not refused its own values; unless the
+          // registration did land (only its answer was lost), which keeps them.
+          await bestEffort("release reservations", async () => {
+            if ((await repository.load(memberId)).state.exists) return;
+            await reservations.release(loginIdStream(request.loginId), memberId, metadata);
+            await reservations.release(emailStream(request.email), memberId, metadata);
+          });
+          throw error;
+        }
       });
       return { memberId, result: writeResult(outcome) };
     },
