@@ -31,6 +31,7 @@ export function loadConfig() {
   const dataDir = path.resolve(env("DATA_DIR", "data"));
   const host = env("EVENTMALL_HOST", "127.0.0.1");
   const eventStorePort = intEnv("EVENTSTORE_PORT", 2113);
+  const readDatabaseUrl = env("READ_DATABASE_URL", `file:${path.join(dataDir, "read.db")}`);
   return {
     dataDir,
     host,
@@ -66,7 +67,9 @@ export function loadConfig() {
     grpcTls: tlsFiles(env("GRPC_TLS_CERT_FILE", ""), env("GRPC_TLS_KEY_FILE", "")),
     /** pino level of every process's JSON log: trace, debug, info, warn, error, fatal or silent. */
     logLevel: env("LOG_LEVEL", "info"),
-    readDatabaseUrl: env("READ_DATABASE_URL", `file:${path.join(dataDir, "read.db")}`),
+    readDatabaseUrl,
+    /** Write-side password hashes (member_credential table): mutable, erasable, never projected. */
+    credentialsDatabaseUrl: env("CREDENTIALS_DATABASE_URL", readDatabaseUrl),
     projector: {
       maxRetries: intEnv("PROJECTOR_MAX_RETRIES", 5),
       retryBaseMs: intEnv("PROJECTOR_RETRY_BASE_MS", 100),
