@@ -1,6 +1,7 @@
 // The EventLog over SQLite. Writes are queued and group-committed: every append or delete queued in the
-// same tick runs in one transaction, checked in order against the stream states left by the ones before
-// it, and is acknowledged only once that transaction is durable (WAL fsynced, see wal-sync.ts).
+// same tick (on disk: everything queued while the previous group's fsync ran) runs in one transaction,
+// checked in order against the stream states left by the ones before it, and is acknowledged only once
+// that transaction is durable (WAL fsynced, see wal-sync.ts).
 import { randomUUID } from "node:crypto";
 import type {
   AppendOutcome,
@@ -66,7 +67,7 @@ export class SqliteEventLog implements EventLog {
   constructor(options: OpenStoreOptions) {
     const onDisk = !options.inMemory && options.dataFile !== undefined;
     this.table = new EventTable(openDatabase({ ...options, synchronous: "NORMAL" }));
-    this.walSync = onDisk ? new WalSync(`${options.dataFile}-wal`) : undefined;
+    this.walSync = onDisk ? new WalSync(`${options.dataFile}-wal`, () => this.commitQueued()) : undefined;
     this.nextPosition = this.table.lastPosition() + 1n;
     this.reader = new StreamReader(this.table, this);
   }
@@ -151,6 +152,13 @@ export class SqliteEventLog implements EventLog {
 
   private flush(): void {
     this.flushScheduled = false;
+    // A running fsync commits the queue when it completes (see WalSync's onSynced).
+    if (this.walSync?.busy) return;
+    this.commitQueued();
+  }
+
+  /** Commits every queued write in one transaction; they are acknowledged once the WAL is fsynced. */
+  private commitQueued(): void {
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;

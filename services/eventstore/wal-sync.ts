@@ -4,6 +4,8 @@
 // thread pool, so requests keep arriving (and the next batch keeps growing) while the disk works.
 // That is exactly the guarantee of synchronous=FULL in WAL mode (an fsync of the WAL per commit),
 // paid once per group of commits; checkpoints stay fsynced by SQLite itself under NORMAL.
+// While an fsync runs, the log does not commit: it queues, and `onSynced` lets it commit everything
+// queued in one transaction just before the next fsync (one transaction per fsync, not per tick).
 import { closeSync, fdatasync, openSync } from "node:fs";
 
 export class WalSync {
@@ -13,7 +15,16 @@ export class WalSync {
   private failure: Error | undefined;
   private idleWaiters: Array<() => void> = [];
 
-  constructor(private readonly walPath: string) {}
+  /** `onSynced` runs after each fsync's waiters were called: the place to commit what queued meanwhile. */
+  constructor(
+    private readonly walPath: string,
+    private readonly onSynced: () => void = () => {},
+  ) {}
+
+  /** True while an fsync is running: commits made now would have to wait for the next one anyway. */
+  get busy(): boolean {
+    return this.syncing;
+  }
 
   /** Calls `then` once everything committed before this call is on disk (or with the error that prevents it). */
   after(then: (error?: Error) => void): void {
@@ -58,6 +69,7 @@ export class WalSync {
       this.syncing = false;
       if (error) this.failure = error;
       for (const then of batch) then(error ?? undefined);
+      this.onSynced();
       this.start();
     });
   }
