@@ -1,7 +1,7 @@
-// The whole shop in-process for order tests: the embedded store, a migrated temp SQLite read db,
-// the product command and query services each on a server of their own (so a test can stop
+// The whole shop in-process for order tests: the embedded store, a fresh migrated read db (SQLite
+// or PostgreSQL), the product command and query services each on a server of their own (so a test can stop
 // them), the member and order services on another pair, and the projector (projections and the
-// stock reservation process) as the projector process runs it. Real gRPC clients throughout.
+// stock reservation process) as the projector process runs them. Real gRPC clients throughout.
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
@@ -13,14 +13,17 @@ import { OrderQueryService } from "../../gen/eventmall/order/v1/queries_pb";
 import { ProductCommandService } from "../../gen/eventmall/product/v1/commands_pb";
 import { ProductQueryService } from "../../gen/eventmall/product/v1/queries_pb";
 import { startCommandServer, type RunningCommandServer } from "../../services/command/server";
-import { projections, reactors } from "../../services/projector/projections";
+import { reactors } from "../../services/projector/projections";
 import { startQueryServer } from "../../services/query/server";
 import { ADMIN_ROLE, createTokenService, type TokenService } from "../../src/kernel/auth";
 import { startProjector, type RunningProjector } from "../../src/kernel/projector";
-import { openReadDb, type ReadDb } from "../../src/kernel/read-db";
+import { openReadDb, type ReadDb, type ReadDbProvider } from "../../src/kernel/read-db";
 import { AggregateRepository } from "../../src/kernel/repository";
 import type { ProductRepository } from "../../src/order/stock-reservation";
+import { orderProjection } from "../../src/order/projection";
+import { orderCatalogProjection } from "../../src/order/projection-catalog";
 import { productAggregate } from "../../src/product/decider";
+import { productProjection } from "../../src/product/projection";
 import { openStore, type StoreUnderTest } from "../eventstore/harness";
 import { createMigratedReadDb, type TestReadDb } from "../support/read-db";
 
@@ -57,9 +60,9 @@ function bearer(token: string | undefined): Interceptor[] {
   ];
 }
 
-export async function openShop(): Promise<Shop> {
+export async function openShop(provider: ReadDbProvider = "sqlite"): Promise<Shop> {
   const store = await openStore();
-  const readDb: TestReadDb = await createMigratedReadDb("sqlite");
+  const readDb: TestReadDb = await createMigratedReadDb(provider);
   const db = await openReadDb(readDb.url);
   const tokens = createTokenService({ dataDir: tmpdir(), auth: { tokenSecret: randomBytes(32).toString("base64url"), tokenTtlSeconds: 3600 } });
   const adminToken = (await tokens.issue({ subject: "test-operator", roles: [ADMIN_ROLE] })).token;
@@ -78,7 +81,8 @@ export async function openShop(): Promise<Shop> {
   const projector: RunningProjector = startProjector({
     client: store.client,
     db,
-    projections,
+    // The read models these tests read (the process runs more; only these matter here).
+    projections: [productProjection, orderProjection, orderCatalogProjection],
     reactors: reactors({ client: store.client, ...projectorOptions }),
     logger: silent,
     maxRetries: 5,
