@@ -109,7 +109,11 @@ async function applyBatch(options: CatchUpOptions, batch: ProjectedEvent[]): Pro
   }
 }
 
-async function readPage(client: EventStoreDBClient, from: Position | undefined, maxCount: number): Promise<ResolvedEvent[]> {
+/**
+ * Up to `maxCount` events of $all from `from` (inclusive), read to the end of the call: leaving
+ * a read stream early would cancel it, and not every server ends a cancelled call promptly.
+ */
+export async function readPage(client: EventStoreDBClient, from: Position | undefined, maxCount: number): Promise<ResolvedEvent[]> {
   const events: ResolvedEvent[] = [];
   for await (const resolved of client.readAll({ fromPosition: from ?? START, maxCount, direction: FORWARDS, resolveLinkTos: false })) {
     events.push(resolved);
@@ -119,10 +123,9 @@ async function readPage(client: EventStoreDBClient, from: Position | undefined, 
 
 /** Position of the last event in $all, or undefined when it is empty. */
 export async function headPosition(client: EventStoreDBClient): Promise<Position | undefined> {
-  for await (const resolved of client.readAll({ fromPosition: END, maxCount: 1, direction: BACKWARDS })) {
-    return resolved.event?.position;
-  }
-  return undefined;
+  let position: Position | undefined;
+  for await (const resolved of client.readAll({ fromPosition: END, maxCount: 1, direction: BACKWARDS })) position = resolved.event?.position;
+  return position;
 }
 
 /** The same prefix rule the store applies to a projection's subscription group. System streams never match. */

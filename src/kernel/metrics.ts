@@ -42,7 +42,12 @@ export async function startMetricsServer(options: { registry: Registry; port: nu
   return {
     port,
     url: `http://${address.includes(":") ? `[${address}]` : address}:${port}/metrics`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Scrapers keep connections alive; they would hold close() open.
+        server.closeAllConnections();
+      }),
   };
 }
 

@@ -1,9 +1,9 @@
 // Projection status: the projector records each runner's state in projection_status (on every
 // state change and every few seconds, never per event); status tools combine it with the
 // checkpoint, the lag counted in $all and the subscription group's parked count.
-import { FORWARDS, PersistentSubscriptionDoesNotExistError, START, type EventStoreDBClient, type Position } from "@eventstore/db-client";
+import { PersistentSubscriptionDoesNotExistError, type EventStoreDBClient, type Position } from "@eventstore/db-client";
 import type { Logger } from "pino";
-import { matchesFilter } from "./catch-up";
+import { matchesFilter, readPage } from "./catch-up";
 import { groupName, type ProjectionObserver, type ProjectionState } from "./projector";
 import { readCheckpoint, type Projection } from "./projector-checkpoint";
 import type { ReadDb } from "./read-db";
@@ -13,6 +13,7 @@ const FLUSH_EVERY_MS = 2_000;
 export const STALE_AFTER_MS = 15_000;
 /** Lag is counted by reading $all; beyond this many events it is reported as "at least". */
 export const DEFAULT_LAG_COUNT_LIMIT = 10_000;
+const LAG_PAGE = 1_000;
 
 interface RunnerStatus {
   state: ProjectionState;
@@ -139,15 +140,21 @@ export async function countLag(
 ): Promise<{ lagEvents: number; lagCapped: boolean; lagMs: number }> {
   let lagEvents = 0;
   let oldest: Date | undefined;
-  const after = checkpoint?.commit;
-  const fromPosition = checkpoint ?? START;
-  // Scans at most 10 × limit events of other projections before giving up counting.
-  for await (const resolved of client.readAll({ fromPosition, maxCount: limit * 10, direction: FORWARDS })) {
-    const event = resolved.event;
-    if (!event?.position || (after !== undefined && event.position.commit <= after)) continue;
-    if (!matchesFilter(projection.filter, event)) continue;
-    oldest ??= event.created;
-    if (++lagEvents >= limit) return { lagEvents, lagCapped: true, lagMs: ageMs(oldest, now) };
+  let from: Position | undefined = checkpoint;
+  // Scans at most 10 × limit events (others' included) before it stops counting.
+  for (let scanned = 0; scanned < limit * 10; ) {
+    const page = await readPage(client, from, LAG_PAGE);
+    for (const resolved of page) {
+      const event = resolved.event;
+      if (!event?.position || (from !== undefined && event.position.commit <= from.commit)) continue;
+      scanned++;
+      if (!matchesFilter(projection.filter, event)) continue;
+      oldest ??= event.created;
+      if (++lagEvents >= limit) return { lagEvents, lagCapped: true, lagMs: ageMs(oldest, now) };
+    }
+    const last = page.at(-1)?.event?.position;
+    if (page.length < LAG_PAGE || !last) break;
+    from = last;
   }
   return { lagEvents, lagCapped: false, lagMs: oldest ? ageMs(oldest, now) : 0 };
 }

@@ -5,8 +5,8 @@
 // handles, so a write it filters out would never be reached. When the checkpoint is behind, the
 // $all events between it and the position are scanned (with the projection's filter): if none of
 // them is for the projection, and the scan saw the token's event, there is nothing to wait for.
-import { FORWARDS, START, type EventStoreDBClient, type Position } from "@eventstore/db-client";
-import { matchesFilter } from "./catch-up";
+import type { EventStoreDBClient, Position } from "@eventstore/db-client";
+import { matchesFilter, readPage } from "./catch-up";
 import { invalidArgument, unavailable } from "./grpc/errors";
 import { readCheckpoint, type Projection } from "./projector-checkpoint";
 import type { ReadDb } from "./read-db";
@@ -91,7 +91,7 @@ export class ReadYourWrites {
     if (resume && resume.commit >= position) return true;
     let last: Position | undefined;
     let reachedWrite = false;
-    for await (const resolved of this.options.client!.readAll({ fromPosition: resume ?? START, maxCount: SCAN_PAGE, direction: FORWARDS })) {
+    for (const resolved of await readPage(this.options.client!, resume ?? undefined, SCAN_PAGE)) {
       const event = resolved.event;
       if (!event?.position || event.position.commit <= (resume?.commit ?? -1n)) continue;
       if (event.position.commit > position) {
