@@ -1,0 +1,71 @@
+// Child processes the benchmarks start (the embedded store, the command service), each one OS
+// process (node --import tsx), registered so the runner can stop every one of them on exit.
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import readline from "node:readline";
+
+const repoRoot = path.resolve(import.meta.dirname, "../..");
+const running = new Set<ChildProcess>();
+
+// Settings from the developer's shell that would point a child at real files or servers.
+const INHERITED = ["READ_DATABASE_URL", "EVENTSTORE_DATA_FILE", "EVENTSTORE_IN_MEMORY", "EVENTSTORE_CONNECTION_STRING", "EVENTSTORE_HOST", "GRPC_TLS_CERT_FILE", "GRPC_TLS_KEY_FILE", "DATA_DIR"];
+
+export interface StartedProcess {
+  child: ChildProcess;
+  match: RegExpMatchArray;
+  stop(): Promise<void>;
+}
+
+/** Starts services/<name>/main.ts and resolves once a line matches `ready`. */
+export function startServiceProcess(name: string, args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 120_000): Promise<StartedProcess> {
+  const base: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "warn" };
+  for (const key of INHERITED) delete base[key];
+  const child = spawn(process.execPath, ["--import", "tsx", path.join("services", name, "main.ts"), ...args], {
+    cwd: repoRoot,
+    env: { ...base, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  running.add(child);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.once("exit", () => running.delete(child));
+  const tail: string[] = [];
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(killer);
+    }
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error(`${name}: not ready within ${timeoutMs} ms\n${tail.join("\n")}`)), timeoutMs);
+    const onExit = () => fail(new Error(`${name} exited before it was ready\n${tail.join("\n")}`));
+    child.once("exit", onExit);
+    function fail(error: Error) {
+      clearTimeout(timer);
+      void stop().then(() => reject(error));
+    }
+    for (const stream of [child.stdout!, child.stderr!]) {
+      readline.createInterface({ input: stream }).on("line", (line) => {
+        tail.push(line);
+        if (tail.length > 30) tail.shift();
+        const match = line.match(ready);
+        if (match) {
+          clearTimeout(timer);
+          child.off("exit", onExit);
+          resolve({ child, match, stop });
+        }
+      });
+    }
+  });
+}
+
+export async function startEventStoreProcess(dataFile: string): Promise<StartedProcess & { connectionString: string }> {
+  const started = await startServiceProcess("eventstore", ["--port", "0", "--data-file", dataFile], {}, /listening on (\S+) port=/);
+  return { ...started, connectionString: started.match[1]! };
+}
+
+/** Kills every child still running (the runner's last resort on errors and signals). */
+export function killAllStarted(): void {
+  for (const child of running) child.kill("SIGKILL");
+}

@@ -1,0 +1,110 @@
+// Turns each benchmark's result into table rows, with the seed's targets and verdicts.
+import { ms, ratio } from "./lib/histogram";
+import type { LoadResult } from "./lib/load";
+import type { ResultRow } from "./lib/report";
+import type { AggregateLoadResult } from "./scenarios/aggregate-load";
+import type { CommandLoadResult } from "./scenarios/commands";
+import type { MembersResult } from "./scenarios/members";
+import type { PeerStoreResult } from "./scenarios/peer";
+
+const pct = (p50: number, p99: number) => `p50 ${ms(p50)} / p99 ${ms(p99)}`;
+const count = (n: number) => n.toLocaleString("en-US");
+
+export function aggregateRows(r: AggregateLoadResult, loads: number): ResultRow[] {
+  const speedup = r.fullReplay.p50Ms / r.snapshotAndTail.p50Ms;
+  return [
+    { section: "1", measure: `aggregate load, full replay of ${count(r.events)} events`, value: pct(r.fullReplay.p50Ms, r.fullReplay.p99Ms), note: `${loads} loads, AggregateRepository over gRPC` },
+    {
+      section: "1",
+      measure: `aggregate load, snapshot + ${r.tail}-event tail`,
+      value: pct(r.snapshotAndTail.p50Ms, r.snapshotAndTail.p99Ms),
+      target: "≤ 2 ms (p50)",
+      met: r.snapshotAndTail.p50Ms <= 2,
+      note: `${loads} loads; 2 reads: snapshot stream (last event), then the tail`,
+    },
+    { section: "1", measure: "snapshot speed-up (p50 full / p50 snapshot)", value: ratio(speedup), target: "≥ 100×", met: speedup >= 100 },
+  ];
+}
+
+export function memberRows(r: MembersResult): ResultRow[] {
+  const speedup = r.replayExtrapolatedMs / r.readModelAll.p50Ms;
+  return [
+    {
+      section: "2",
+      measure: `withdrawn in the last 7 days, read model (${count(r.withdrawnLastWeek)} of ${count(r.members)} members, all rows)`,
+      value: pct(r.readModelAll.p50Ms, r.readModelAll.p99Ms),
+      target: "≤ 20 ms (p50)",
+      met: r.readModelAll.p50Ms <= 20,
+      note: "Prisma findMany on SQLite, ListMembersWithdrawnSince's filter, order and (withdrawn_at, id) index",
+    },
+    { section: "2", measure: "same, first page (101 rows, as one ListMembersWithdrawnSince call)", value: pct(r.readModelFirstPage.p50Ms, r.readModelFirstPage.p99Ms) },
+    {
+      section: "2",
+      measure: `load + check one member aggregate (sample of ${count(r.replaySample)})`,
+      value: pct(r.replayPerMember.p50Ms, r.replayPerMember.p99Ms),
+      note: `mean ${ms(r.replayPerMember.meanMs)}; sequential AggregateRepository loads over gRPC, ${count(r.sampleMatches)} matches in the sample`,
+    },
+    {
+      section: "2",
+      measure: `all ${count(r.members)} aggregates, extrapolated (mean × ${count(r.members)})`,
+      value: `${(r.replayExtrapolatedMs / 1000).toFixed(0)} s`,
+      note: "extrapolated from the sample, not measured end to end",
+    },
+    { section: "2", measure: "read model speed-up (extrapolated scan / read model p50)", value: ratio(speedup), target: "≥ 1000×", met: speedup >= 1000 },
+    {
+      section: "2",
+      measure: "bulk seeding (not a product path)",
+      value: `read model ${r.seedReadModelSeconds.toFixed(1)} s, store file ${r.seedStoreSeconds.toFixed(1)} s`,
+      note: `${count(r.withdrawnInYear)} withdrawals spread over a year`,
+    },
+  ];
+}
+
+function loadValue(r: LoadResult): string {
+  const failures = r.failed > 0 ? `, ${count(r.failed)} failed` : "";
+  return `${r.throughputPerSecond.toFixed(0)}/s done, ${pct(r.latency.p50Ms, r.latency.p99Ms)}${failures}`;
+}
+
+export function commandRows(r: CommandLoadResult, seconds: number, concurrency: number): ResultRow[] {
+  const rows: ResultRow[] = r.fixed.map((load) => ({
+    section: "3",
+    measure: `IncreaseInventory over gRPC, open loop at ${load.offeredPerSecond}/s for ${seconds} s`,
+    value: loadValue(load),
+    ...(load.offeredPerSecond === 500 ? { target: "p99 ≤ 20 ms", met: load.latency.p99Ms <= 20 && load.failed === 0 } : {}),
+    note: load.firstError ? `first error: ${load.firstError}` : "latency from the scheduled send time",
+  }));
+  rows.push({
+    section: "3",
+    measure: `saturation: ${concurrency} callers back to back for ${seconds} s`,
+    value: loadValue(r.saturation),
+    note: r.saturation.firstError ? `first error: ${r.saturation.firstError}` : "closed loop; throughput = the ceiling",
+  });
+  return rows;
+}
+
+export function peerRows(results: PeerStoreResult[], appendConcurrency: number[], rehydrateEvents: number): ResultRow[] {
+  const rows: ResultRow[] = [];
+  for (const store of results) {
+    if (store.error) {
+      rows.push({ section: "4", measure: store.store, value: "failed", note: store.error });
+      continue;
+    }
+    store.appends.forEach((load, i) =>
+      rows.push({ section: "4", measure: `${store.store}: appends, ${appendConcurrency[i]} in flight`, value: loadValue(load) }),
+    );
+    if (store.rehydrate) {
+      rows.push({ section: "4", measure: `${store.store}: rehydrate ${count(rehydrateEvents)} events`, value: pct(store.rehydrate.p50Ms, store.rehydrate.p99Ms) });
+    }
+  }
+  const [ours, ...peers] = results;
+  if (!ours || ours.error) return rows;
+  for (const peer of peers) {
+    if (peer.error) continue;
+    const throughput = appendConcurrency.map((c, i) => `${c} in flight ${ratio(ours.appends[i]!.throughputPerSecond / peer.appends[i]!.throughputPerSecond)}`).join(", ");
+    rows.push({ section: "4", measure: `eventmall / ${peer.store}: append throughput`, value: throughput, note: "> 1× = eventmall faster" });
+    if (ours.rehydrate && peer.rehydrate) {
+      rows.push({ section: "4", measure: `eventmall / ${peer.store}: rehydrate speed (p50)`, value: ratio(peer.rehydrate.p50Ms / ours.rehydrate.p50Ms), note: "> 1× = eventmall faster" });
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,158 @@
+// `npm run bench`: the seed's headline claims measured in one run and one process tree, with
+// Emmett as the peer, printed as a table and written to BENCHMARKS.md. Stops by itself; removes
+// its temp directory, stops the processes it started and drops its temporary PostgreSQL database.
+// Sizes: bench/options.ts (flags or BENCH_* variables; --quick for a smoke run).
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { DURABILITY } from "../services/eventstore/sqlite-store";
+import { gitRevision, loadAverage, machineDescription, postgresVersion, versions } from "./lib/machine";
+import { killAllStarted, startEventStoreProcess } from "./lib/processes";
+import { consoleTable, markdownTable, type ResultRow } from "./lib/report";
+import { commandLine, parseOptions, type BenchOptions } from "./options";
+import { aggregateRows, commandRows, memberRows, peerRows } from "./rows";
+import { runAggregateLoad } from "./scenarios/aggregate-load";
+import { runCommandLoad } from "./scenarios/commands";
+import { runMembers } from "./scenarios/members";
+import { runPeers } from "./scenarios/peer";
+
+const repoRoot = path.resolve(import.meta.dirname, "..");
+/** The run's temp directory, removed on exit however the run ends. */
+let runDir: string | undefined;
+
+async function section(rows: ResultRow[], id: string, name: string, work: () => Promise<ResultRow[]>): Promise<void> {
+  const started = performance.now();
+  process.stderr.write(`[bench] ${id}. ${name}…\n`);
+  try {
+    rows.push(...(await work()));
+  } catch (error) {
+    rows.push({ section: id, measure: name, value: "failed", note: error instanceof Error ? error.message.split("\n")[0] : String(error) });
+  }
+  process.stderr.write(`[bench] ${id}. done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+}
+
+export async function runBench(options: BenchOptions, argv: string[]): Promise<ResultRow[]> {
+  const startedAt = new Date();
+  const loadAtStart = loadAverage();
+  const dir = mkdtempSync(path.join(tmpdir(), "eventmall-bench-"));
+  runDir = dir;
+  const rows: ResultRow[] = [];
+  const started = performance.now();
+  try {
+    const store = await startEventStoreProcess(path.join(dir, "store.db"));
+    try {
+      await section(rows, "1", "aggregate load: full replay vs snapshot + tail", async () =>
+        aggregateRows(await runAggregateLoad({ connectionString: store.connectionString, events: options.events, tail: options.tail, loads: options.loads }), options.loads));
+      await section(rows, "3", "commands end to end over gRPC", async () =>
+        commandRows(
+          await runCommandLoad({
+            connectionString: store.connectionString,
+            dataDir: dir,
+            products: options.products,
+            ratesPerSecond: options.rates,
+            durationMs: options.commandSeconds * 1000,
+            saturationConcurrency: options.saturationConcurrency,
+          }),
+          options.commandSeconds,
+          options.saturationConcurrency,
+        ));
+      await section(rows, "4", "append and rehydrate: eventmall vs Emmett", async () =>
+        peerRows(
+          await runPeers({
+            connectionString: store.connectionString,
+            dir,
+            postgresUrl: options.postgresUrl,
+            appends: options.appends,
+            appendConcurrency: options.appendConcurrency,
+            streams: 100,
+            rehydrateEvents: options.events,
+            rehydrateRuns: options.rehydrateRuns,
+          }),
+          options.appendConcurrency,
+          options.events,
+        ));
+    } finally {
+      await store.stop();
+    }
+    await section(rows, "2", "withdrawn in the last 7 days: read model vs aggregates", async () =>
+      memberRows(await runMembers({ dir, members: options.members, withdrawnShare: options.withdrawnShare, replaySample: options.replaySample, queryRuns: options.queryRuns })));
+  } finally {
+    killAllStarted();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  rows.sort((a, b) => a.section.localeCompare(b.section));
+  const seconds = (performance.now() - started) / 1000;
+  const document = report(rows, options, { argv, startedAt, loadAtStart, loadAtEnd: loadAverage(), seconds });
+  writeFileSync(options.out, document);
+  process.stdout.write(`${consoleTable(rows)}\n\nwritten to ${path.relative(process.cwd(), options.out) || options.out} in ${seconds.toFixed(0)} s\n`);
+  return rows;
+}
+
+interface RunFacts {
+  argv: string[];
+  startedAt: Date;
+  loadAtStart: string;
+  loadAtEnd: string;
+  seconds: number;
+}
+
+function report(rows: ResultRow[], o: BenchOptions, facts: RunFacts): string {
+  const missed = rows.filter((row) => row.met === false);
+  const failed = rows.filter((row) => row.value === "failed");
+  const scaled = [
+    o.events < 10_000 ? `aggregate of ${o.events} events (issue: 10,000)` : "",
+    o.loads < 50 ? `${o.loads} loads (issue: ≥ 50)` : "",
+    o.members < 1_000_000 ? `${o.members} members (issue: 1,000,000)` : "",
+  ].filter(Boolean);
+  return `# Benchmarks
+
+Generated by \`${commandLine(facts.argv)}\` (bench/run.ts) on ${facts.startedAt.toISOString()}, commit ${gitRevision()}, in ${facts.seconds.toFixed(0)} s.
+${o.quick ? "\n**Smoke run (--quick): sizes far below the issue's; the figures mean nothing.**\n" : ""}
+**Machine:** ${machineDescription().join("; ")}. Load average (1, 5, 15 min) at start: ${facts.loadAtStart}; at end: ${facts.loadAtEnd}.
+The machine is shared: other work ran during the benchmark, so absolute figures are noisy and pessimistic. Ratios measured in the same run are the more trustworthy numbers.
+
+**Versions:** ${versions()}; PostgreSQL: ${postgresVersion()}.
+
+**Durability of the embedded store:** ${DURABILITY}. Emmett SQLite runs with sqlite3's defaults (WAL), Emmett PostgreSQL with the server's (synchronous_commit on).
+
+**Sizes:** ${o.events} events per aggregate, ${o.tail}-event tail after the snapshot, ${o.loads} loads each; ${o.members.toLocaleString("en-US")} members (${o.withdrawnShare * 100}% withdrew over the year), ${o.replaySample} aggregates sampled, ${o.queryRuns} queries; ${o.products} products, offered loads ${o.rates.join(", ")}/s for ${o.commandSeconds} s each, saturation with ${o.saturationConcurrency} callers; ${o.appends} appends per concurrency (${o.appendConcurrency.join(", ")} in flight) over 100 streams, ${o.rehydrateRuns} rehydrations.${scaled.length > 0 ? ` Scaled down from the issue: ${scaled.join("; ")}.` : " These are the issue's sizes."}
+
+${markdownTable(rows)}
+
+${missed.length + failed.length === 0 ? "Every target was met in this run." : `**Targets missed in this run:** ${[...missed, ...failed].map((row) => `${row.section}. ${row.measure} (${row.value})`).join("; ")}. Load average during the run was ${facts.loadAtStart} → ${facts.loadAtEnd} on ${machineDescription()[0]}; see "How to read" for what the figures include.`}
+
+## How to read this
+
+1. **Aggregate load.** One Product stream of ${o.events} decider-made events (created, then inventory increases) in the embedded store, running as its own process on a temp file, loaded with the real \`AggregateRepository\` (src/kernel/repository.ts) through \`@eventstore/db-client\` over gRPC (loopback). Full replay: a repository without a snapshot codec reads and folds every event. Snapshot: the repository itself wrote the snapshot during a real command; a load reads the snapshot stream's last event, then the ${o.tail} events after it. Percentiles from an HDR histogram (hdr-histogram-js).
+2. **Withdrawn in the last 7 days.** Seeding a million members through the command service would take hours here, so both sides are seeded in bulk: the read model's \`member\` table (Prisma's schema and migrations, SQLite) with multi-row inserts, and the store's SQLite file with each member's MemberRegistered (and MemberWithdrawn) event as the Member decider's contract encodes them; the store then serves that file. The read-model side runs the exact Prisma query of \`ListMembersWithdrawnSince\` (same filter, order, index), once for all matching rows and once for one page. The aggregate side loads sampled members one by one with \`AggregateRepository\` over gRPC and checks the withdrawal time (the Member aggregate keeps *whether*, not *when*, so the bench's definition folds the withdrawal time too; it skips the snapshot read, which only flatters the aggregate side). The full scan is the sample's mean × the member count: **extrapolated, not measured**; loading in parallel would divide it by at most the store's cores.
+3. **Commands end to end.** This process → command service process (product context, admin bearer token minted with src/kernel/auth.ts) → store process, all on this machine, so the load generator competes with both for the 2 cores. IncreaseInventory round-robin over ${o.products} products: every command loads (snapshot + tail), decides and appends with optimistic concurrency (conflicts retried). Open loop: sends follow a fixed schedule regardless of responses and latency counts from the scheduled send time (no coordinated omission); "done/s" below the offered rate means the service could not keep up. Saturation: closed loop, ${o.saturationConcurrency} callers.
+4. **Emmett.** The same Product events appended one per call (round-robin over 100 streams) and the same ${o.events}-event stream rehydrated with the Product decider's evolve, on @event-driven-io/emmett-sqlite (temp file) and @event-driven-io/emmett-postgresql (a temporary database on the local server, dropped afterwards). Emmett runs inside the benchmark process as a library; eventmall's store is a separate process behind gRPC, so every eventmall figure includes a network round trip Emmett does not pay. Neither side uses snapshots here.
+`;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  let options: BenchOptions;
+  try {
+    options = parseOptions(argv, process.env, path.join(repoRoot, "BENCHMARKS.md"));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(2);
+  }
+  const abort = (signal: NodeJS.Signals) => {
+    killAllStarted();
+    if (runDir) rmSync(runDir, { recursive: true, force: true });
+    process.stderr.write(`[bench] stopped by ${signal}\n`);
+    process.exit(130);
+  };
+  process.once("SIGINT", abort);
+  process.once("SIGTERM", abort);
+  const rows = await runBench(options, argv);
+  process.exit(rows.some((row) => row.value === "failed") ? 1 : 0);
+}
+
+main().catch((error: unknown) => {
+  killAllStarted();
+  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

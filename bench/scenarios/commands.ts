@@ -1,0 +1,65 @@
+// Benchmark 3: product commands end to end over gRPC: this process (the load generator) → command
+// service process → embedded store process (on disk). IncreaseInventory on a pool of products, so
+// each command loads its aggregate (snapshot + tail), decides and appends.
+import { randomBytes } from "node:crypto";
+import { createClient, type Interceptor } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { ProductCommandService } from "../../gen/eventmall/product/v1/commands_pb";
+import { ADMIN_ROLE, createTokenService } from "../../src/kernel/auth";
+import { closedLoop, openLoop, type LoadResult } from "../lib/load";
+import { startServiceProcess } from "../lib/processes";
+
+export interface CommandLoadOptions {
+  connectionString: string;
+  dataDir: string;
+  products: number;
+  ratesPerSecond: number[];
+  durationMs: number;
+  saturationConcurrency: number;
+}
+
+export interface CommandLoadResult {
+  fixed: LoadResult[];
+  saturation: LoadResult;
+}
+
+export async function runCommandLoad(options: CommandLoadOptions): Promise<CommandLoadResult> {
+  const secret = randomBytes(32).toString("base64url");
+  const command = await startServiceProcess(
+    "command",
+    [],
+    {
+      EVENTSTORE_CONNECTION_STRING: options.connectionString,
+      COMMAND_PORT: "0",
+      COMMAND_CONTEXTS: "product",
+      AUTH_TOKEN_SECRET: secret,
+      DATA_DIR: options.dataDir,
+    },
+    /command service listening on (\S+)/,
+  );
+  try {
+    const tokens = createTokenService({ dataDir: options.dataDir, auth: { tokenSecret: secret, tokenTtlSeconds: 3600 } });
+    const { token } = await tokens.issue({ subject: "bench", roles: [ADMIN_ROLE] });
+    const withToken: Interceptor = (next) => (request) => {
+      request.header.set("authorization", `Bearer ${token}`);
+      return next(request);
+    };
+    const products = createClient(ProductCommandService, createGrpcTransport({ baseUrl: command.match[1]!, interceptors: [withToken] }));
+
+    const productIds: string[] = [];
+    for (let i = 0; i < options.products; i++) {
+      const { productId } = await products.createProduct({ name: `Bench product ${i}`, price: 100n, inventory: 1n });
+      productIds.push(productId);
+    }
+    let next = 0;
+    const increase = () => products.increaseInventory({ productId: productIds[next++ % productIds.length]!, quantity: 1n });
+
+    await closedLoop(4, Math.min(1000, options.durationMs), increase); // warm up connections and JIT
+    const fixed: LoadResult[] = [];
+    for (const rate of options.ratesPerSecond) fixed.push(await openLoop(rate, options.durationMs, increase));
+    const saturation = await closedLoop(options.saturationConcurrency, options.durationMs, increase);
+    return { fixed, saturation };
+  } finally {
+    await command.stop();
+  }
+}
