@@ -101,18 +101,29 @@ function seedEventStore(dataFile: string, members: SeedMember[]): void {
     position: position++, streamId, revision, id: randomUUID(), type, contentType: "application/json",
     data: Buffer.from(JSON.stringify(data)), metadata, created,
   });
+  // JSON written directly (toJson per event would dominate the seeding time); checked once below
+  // against the contract's own JSON mapping.
+  const registeredJson = (m: SeedMember, n: number) => ({
+    memberId: m.id, loginId: `member_${n}`, name: `Member ${n}`, email: `member${n}@example.com`, address: `${n} Market St`,
+    registeredAt: m.registeredAt.toISOString(),
+  });
+  const withdrawnJson = (m: SeedMember, at: Date) => ({ memberId: m.id, withdrawnAt: at.toISOString(), withdrawnBy: m.id });
+  const first = members.find((m) => m.withdrawnAt);
+  if (first) {
+    const n = members.indexOf(first);
+    const viaContract = [
+      toJson(MemberRegisteredSchema, create(MemberRegisteredSchema, { ...registeredJson(first, n), registeredAt: timestampFromDate(first.registeredAt) })),
+      toJson(MemberWithdrawnSchema, create(MemberWithdrawnSchema, { memberId: first.id, withdrawnAt: timestampFromDate(first.withdrawnAt!), withdrawnBy: first.id })),
+    ];
+    if (JSON.stringify(viaContract) !== JSON.stringify([registeredJson(first, n), withdrawnJson(first, first.withdrawnAt!)])) {
+      throw new Error(`seed JSON differs from the contract's JSON mapping: ${JSON.stringify(viaContract)}`);
+    }
+  }
   table.transaction(() => {
     members.forEach((m, n) => {
       const stream = `member-${m.id}`;
-      const registered = create(MemberRegisteredSchema, {
-        memberId: m.id, loginId: `member_${n}`, name: `Member ${n}`, email: `member${n}@example.com`, address: `${n} Market St`,
-        registeredAt: timestampFromDate(m.registeredAt),
-      });
-      table.insert(row(stream, 0n, MemberRegisteredSchema.typeName, toJson(MemberRegisteredSchema, registered)));
-      if (m.withdrawnAt) {
-        const withdrawn = create(MemberWithdrawnSchema, { memberId: m.id, withdrawnAt: timestampFromDate(m.withdrawnAt), withdrawnBy: m.id });
-        table.insert(row(stream, 1n, MemberWithdrawnSchema.typeName, toJson(MemberWithdrawnSchema, withdrawn)));
-      }
+      table.insert(row(stream, 0n, MemberRegisteredSchema.typeName, registeredJson(m, n)));
+      if (m.withdrawnAt) table.insert(row(stream, 1n, MemberWithdrawnSchema.typeName, withdrawnJson(m, m.withdrawnAt)));
     });
   });
   db.pragma("wal_checkpoint(TRUNCATE)");
