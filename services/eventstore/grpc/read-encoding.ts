@@ -7,9 +7,17 @@ const WIRE_VARINT = 0;
 const WIRE_BYTES = 2;
 
 /** Appends protobuf fields to one growing buffer; nested messages are written in place (no copies per level). */
-class ByteWriter {
-  private buffer = Buffer.allocUnsafe(1024);
+export class ByteWriter {
+  private buffer: Buffer;
   private length = 0;
+
+  constructor(initialSize = 1024) {
+    this.buffer = Buffer.allocUnsafe(initialSize);
+  }
+
+  get size(): number {
+    return this.length;
+  }
 
   private ensure(extra: number): void {
     if (this.length + extra <= this.buffer.length) return;
@@ -82,6 +90,25 @@ class ByteWriter {
     this.length += contentLength;
   }
 
+  /**
+   * One gRPC length-prefixed message (flag byte 0 = uncompressed, then its length as uint32 big-endian),
+   * so that many messages can go out in one HTTP/2 write (see framed-writes.ts).
+   */
+  frame(write: (writer: ByteWriter) => void): void {
+    this.ensure(5);
+    const headerAt = this.length;
+    this.length += 5;
+    write(this);
+    this.buffer[headerAt] = 0;
+    this.buffer.writeUInt32BE(this.length - headerAt - 5, headerAt + 1);
+  }
+
+  raw(bytes: Uint8Array): void {
+    this.ensure(bytes.length);
+    this.buffer.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
   finish(): Buffer {
     return this.buffer.subarray(0, this.length);
   }
@@ -131,6 +158,12 @@ function writeRecordedEvent(writer: ByteWriter, event: StoredEvent, structuredId
 /** ReadResp { event: ReadEvent { event, link?, commit_position } } as protobuf bytes. */
 export function encodeReadEvent(entry: ReadEvent, structuredIds: boolean): Buffer {
   const writer = new ByteWriter();
+  writeReadResp(writer, entry, structuredIds);
+  return writer.finish();
+}
+
+/** Appends the ReadResp of one event to `writer` (the same bytes encodeReadEvent returns). */
+export function writeReadResp(writer: ByteWriter, entry: ReadEvent, structuredIds: boolean): void {
   writer.message(1, (readEvent) => {
     if (entry.unresolvedLink) {
       readEvent.message(2, (recorded) => writeRecordedEvent(recorded, entry.event, structuredIds));
@@ -142,5 +175,4 @@ export function encodeReadEvent(entry: ReadEvent, structuredIds: boolean): Buffe
     readEvent.tag(3, WIRE_VARINT);
     readEvent.varint((entry.link ?? entry.event).position);
   });
-  return writer.finish();
 }

@@ -3,7 +3,7 @@
 import type { ServerWritableStream } from "@grpc/grpc-js";
 import type { EventLog, ReadEvent, ReadStart } from "../log";
 import { streamIdentifier } from "./codec";
-import { encodeReadEvent } from "./read-encoding";
+import { ResponseBatch } from "./framed-writes";
 import { streamDeleted, toServiceError } from "./errors";
 import { streamsPb } from "./proto";
 import { parseReadRequest, type ReadRequest } from "./read-request";
@@ -43,12 +43,11 @@ export async function send(call: ReadCall, message: ReadResp | Buffer): Promise<
   return !isGone(call);
 }
 
-/** Writes a page of events at once (bounded by the page size), then waits for the client if needed. */
-async function sendPage(call: ReadCall, entries: ReadEvent[], structuredIds: boolean): Promise<boolean> {
+/** Writes a page of events in as few writes as possible, then waits for the client if needed. */
+async function sendPage(call: ReadCall, batch: ResponseBatch, entries: ReadEvent[], structuredIds: boolean): Promise<boolean> {
   if (isGone(call)) return false;
-  let full = false;
-  for (const entry of entries) full = !call.write(encodeReadEvent(entry, structuredIds) as unknown as ReadResp);
-  if (full) await writable(call);
+  for (const entry of entries) batch.event(entry, structuredIds);
+  if (!batch.flush()) await writable(call);
   return !isGone(call);
 }
 
@@ -85,6 +84,7 @@ async function readStream(call: ReadCall, log: EventLog, request: ReadRequest): 
   let remaining = request.count!;
   let start: ReadStart = from.kind === "revision" ? from.revision : from.kind;
   let first = true;
+  const batch = new ResponseBatch(call);
   while (remaining > 0n) {
     const pageSize = remaining < BigInt(PAGE) ? remaining : BigInt(PAGE);
     const page = log.readStream(streamName, {
@@ -102,7 +102,7 @@ async function readStream(call: ReadCall, log: EventLog, request: ReadRequest): 
       return;
     }
     first = false;
-    if (!(await sendPage(call, page.events, request.structuredIds))) return;
+    if (!(await sendPage(call, batch, page.events, request.structuredIds))) return;
     remaining -= BigInt(page.events.length);
     if (BigInt(page.events.length) < pageSize) return;
     const last = page.events[page.events.length - 1]!;
@@ -117,6 +117,7 @@ async function readAll(call: ReadCall, log: EventLog, request: ReadRequest): Pro
   const from = request.target.from;
   let remaining = request.count!;
   let start: ReadStart = from.kind === "position" ? from.position : from.kind;
+  const batch = new ResponseBatch(call);
   while (remaining > 0n) {
     const pageSize = remaining < BigInt(PAGE) ? Number(remaining) : PAGE;
     const page = log.readAll({
@@ -127,7 +128,7 @@ async function readAll(call: ReadCall, log: EventLog, request: ReadRequest): Pro
       resolveLinks: request.resolveLinks,
       maxScan: SCAN_STEP,
     });
-    if (!(await sendPage(call, page.events, request.structuredIds))) return;
+    if (!(await sendPage(call, batch, page.events, request.structuredIds))) return;
     remaining -= BigInt(page.events.length);
     const reachedEnd = page.events.length < pageSize && page.scanned < SCAN_STEP;
     if (reachedEnd || page.lastScanned === null) return;

@@ -6,13 +6,12 @@ import { randomUUID } from "node:crypto";
 import type { EventLog, ReadEvent, StoredEvent } from "../log";
 import { matchesFilter } from "../filter";
 import { LINK_EVENT_TYPE, TOMBSTONE_EVENT_TYPE } from "../stream-metadata";
-import { encodeReadEvent } from "./read-encoding";
+import { ResponseBatch } from "./framed-writes";
 import { streamDeleted } from "./errors";
 import { streamsPb } from "./proto";
 import type { ReadRequest } from "./read-request";
 import { fail, isGone, writable, type ReadCall } from "./read";
 
-type ReadResp = InstanceType<typeof streamsPb.ReadResp>;
 type Item = { entry: ReadEvent } | { checkpoint: bigint } | { streamDeleted: string };
 
 const PAGE = 500;
@@ -43,13 +42,17 @@ export class Subscription {
   private sinceCheckpoint = 0;
   private stopped = false;
   private unsubscribe: () => void = () => {};
+  /** Responses go out a page at a time; every path flushes it before it yields to the event loop. */
+  private readonly batch: ResponseBatch;
 
   constructor(
     private readonly call: ReadCall,
     private readonly log: EventLog,
     private readonly request: ReadRequest,
     private readonly registry: SubscriptionRegistry,
-  ) {}
+  ) {
+    this.batch = new ResponseBatch(call);
+  }
 
   start(): void {
     const target = this.request.target;
@@ -95,14 +98,14 @@ export class Subscription {
         const { items, reachedEnd } = this.readPage();
         if (reachedEnd) {
           // Written without waiting, so that switching to live happens before any other commit runs.
-          for (const item of items) this.write(item);
+          for (const item of items) this.add(item);
           this.live = true;
-          this.call.write(new streamsPb.ReadResp().setCaughtUp(new streamsPb.ReadResp.CaughtUp()));
+          this.batch.message(new streamsPb.ReadResp().setCaughtUp(new streamsPb.ReadResp.CaughtUp()).serializeBinary());
+          this.flush();
           return;
         }
-        let full = false;
-        for (const item of items) full = !this.write(item);
-        if (full) await writable(this.call);
+        for (const item of items) this.add(item);
+        if (!this.flush()) await writable(this.call);
         if (this.stopped || generation !== this.generation) return;
       }
     } catch (error) {
@@ -187,13 +190,16 @@ export class Subscription {
     this.pumping = true;
     try {
       while (this.queue.length > 0 && !this.stopped && generation === this.generation) {
-        const item = this.queue.shift()!;
-        if ("streamDeleted" in item) {
-          fail(this.call, streamDeleted(item.streamDeleted));
-          this.stop();
-          return;
+        for (const item of this.queue.splice(0, PAGE)) {
+          if ("streamDeleted" in item) {
+            this.flush();
+            fail(this.call, streamDeleted(item.streamDeleted));
+            this.stop();
+            return;
+          }
+          this.add(item);
         }
-        if (!this.write(item)) await writable(this.call);
+        if (!this.flush()) await writable(this.call);
       }
     } finally {
       this.pumping = false;
@@ -201,24 +207,25 @@ export class Subscription {
     if (this.queue.length > 0 && !this.stopped && this.live && !this.pumping) void this.pump();
   }
 
-  /** Writes one item, moving the cursor past it. Returns false when the client needs to catch up. */
-  private write(item: Item): boolean {
-    if (isGone(this.call)) return true;
-    let message: ReadResp | Buffer;
+  /** Adds one item to the batch, moving the cursor past it (when live). */
+  private add(item: Item): void {
+    if (isGone(this.call)) return;
     if ("entry" in item) {
       const original = item.entry.link ?? item.entry.event;
       if (this.live) this.cursor = this.request.target.kind === "stream" ? original.revision : original.position;
-      message = encodeReadEvent(item.entry, this.request.structuredIds);
+      this.batch.event(item.entry, this.request.structuredIds);
     } else if ("checkpoint" in item) {
       if (this.live) this.cursor = item.checkpoint;
       const position = item.checkpoint.toString();
-      message = new streamsPb.ReadResp().setCheckpoint(
-        new streamsPb.ReadResp.Checkpoint().setCommitPosition(position).setPreparePosition(position),
-      );
-    } else {
-      return true;
+      const checkpoint = new streamsPb.ReadResp.Checkpoint().setCommitPosition(position).setPreparePosition(position);
+      this.batch.message(new streamsPb.ReadResp().setCheckpoint(checkpoint).serializeBinary());
     }
-    return this.call.write(message as ReadResp);
+  }
+
+  /** Writes the batch. Returns false when the client needs to catch up. */
+  private flush(): boolean {
+    if (isGone(this.call)) return true;
+    return this.batch.flush();
   }
 
   /** Live events: a link is followed to its target when the subscriber asked for that. */
