@@ -2,16 +2,19 @@
 // committed migrations bring an empty database exactly to its schema (what `prisma migrate
 // deploy` will produce in production is what the client was generated for).
 import { readFileSync } from "node:fs";
+import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   POSTGRES_SCHEMA,
   SQLITE_SCHEMA,
   diffMigrationsToSchema,
+  migrationNames,
   portablePostgresSql,
   postgresSchemaFrom,
 } from "../../scripts/sync-prisma-schemas";
 import { createTestDatabase, type TestReadDb } from "../support/read-db";
 
+const POSTGRES_MIGRATIONS = path.join(path.dirname(POSTGRES_SCHEMA), "migrations");
 const scratch: TestReadDb[] = [];
 afterAll(async () => {
   for (const database of scratch) await database.drop();
@@ -33,6 +36,13 @@ describe("read-database schemas", () => {
     expect(portablePostgresSql('CREATE TABLE "t" (\n    "a" TEXT NOT NULL,\n    "b" TEXT COLLATE "C",\n    "c" BIGINT\n);')).toBe(
       'CREATE TABLE "t" (\n    "a" TEXT COLLATE "C" NOT NULL,\n    "b" TEXT COLLATE "C",\n    "c" BIGINT\n);',
     );
+  });
+
+  it("has every PostgreSQL migration create its text columns in the C collation", () => {
+    for (const name of migrationNames("postgresql")) {
+      const sql = readFileSync(path.join(POSTGRES_MIGRATIONS, name, "migration.sql"), "utf8");
+      expect(sql, `${name}: run its SQL through portablePostgresSql (npm run db:migration does)`).toBe(portablePostgresSql(sql));
+    }
   });
 
   it.each(["sqlite", "postgresql"] as const)("%s migrations bring an empty database to the schema", async (provider) => {

@@ -1,8 +1,8 @@
 -- CreateTable
 CREATE TABLE "projection_status" (
-    "name" TEXT NOT NULL,
-    "state" TEXT NOT NULL,
-    "detail" TEXT NOT NULL,
+    "name" TEXT COLLATE "C" NOT NULL,
+    "state" TEXT COLLATE "C" NOT NULL,
+    "detail" TEXT COLLATE "C" NOT NULL,
     "events_processed" BIGINT NOT NULL,
     "updated_at" TIMESTAMP(3) NOT NULL,
 
@@ -11,8 +11,8 @@ CREATE TABLE "projection_status" (
 
 -- CreateTable
 CREATE TABLE "inventory_movement_daily" (
-    "product_id" TEXT NOT NULL,
-    "day" TEXT NOT NULL,
+    "product_id" TEXT COLLATE "C" NOT NULL,
+    "day" TEXT COLLATE "C" NOT NULL,
     "increased" BIGINT NOT NULL,
     "decreased" BIGINT NOT NULL,
     "movements" INTEGER NOT NULL,
