@@ -55,7 +55,8 @@ afterAll(async () => {
   await recorder?.close();
   await metrics?.close();
   await readDb?.close();
-  await store?.close();
+  // Known embedded-store issue (reported): after ReplayParked its stop() does not return.
+  await Promise.race([store?.close(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
 }, 60_000);
 
 async function inventoryOf(productId: string) {

@@ -35,7 +35,7 @@ beforeAll(async () => {
   store = await openStore();
   readDb = await tempReadDb();
   projector = startProjector({ client: store.client, db: readDb.db, projections: [productProjection, inventoryMovementsProjection], logger: silent, maxRetries: 2, retryBaseMs: 10 });
-  commandServer = await startCommandServer({ tokens, eventStore: store.client, host: "127.0.0.1", port: 0, snapshotEvery: 100, maxConflictRetries: 5, logger: silent });
+  commandServer = await startCommandServer({ tokens, eventStore: store.client, host: "127.0.0.1", port: 0, snapshotEvery: 100, maxConflictRetries: 5, logger: silent, contexts: ["product"] });
   // Generous wait: the machine may be busy; the wait ends as soon as the model has the write.
   queryServer = await startQueryServer({ db: readDb.db, tokens, eventStore: store.client, host: "127.0.0.1", port: 0, logger: silent, readYourWritesTimeoutMs: 30_000 });
   shortWaitServer = await startQueryServer({ db: readDb.db, tokens, eventStore: store.client, host: "127.0.0.1", port: 0, logger: silent, readYourWritesTimeoutMs: SHORT_WAIT_MS });

@@ -1,0 +1,218 @@
+// Projection benchmarks (`npm run bench:projections`; BENCH_EVENTS overrides the event count):
+//  1. rebuild rate of the inventory-movements read model over BENCH_EVENTS (default 1,000,000)
+//     product events, next to two ceilings measured in the same run: reading the same events
+//     from $all, and raw better-sqlite3 upserts of the same rows (one per event) at the same
+//     durability as the rebuild's copy;
+//  2. projection lag (command acknowledged → product read model applied it) p50/p99 under a
+//     steady 500 commands/s through the product command service.
+// The store runs embedded (in memory) in this process; results go to bench/results/projections.md.
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { EventStoreDBClient } from "@eventstore/db-client";
+import pino from "pino";
+import { ProductCommandService } from "../gen/eventmall/product/v1/commands_pb";
+import { ADMIN_ROLE, createTokenService } from "../src/kernel/auth";
+import { readPage, toProjectedEvent } from "../src/kernel/catch-up";
+import { startProjector } from "../src/kernel/projector";
+import { migrateReadDb, openReadDb } from "../src/kernel/read-db";
+import { rebuildProjection } from "../src/kernel/rebuild";
+import { productProjection } from "../src/product/projection";
+import { inventoryMovementsProjection } from "../src/report/inventory-movements";
+import { startCommandServer } from "../services/command/server";
+import { startEventStore } from "../services/eventstore/server";
+import { inventoryChanged, productCreated } from "../test/projections/support";
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+const EVENTS_PER_PRODUCT = 100;
+const LAG_RATE = 500;
+const LAG_SECONDS = Number(process.env.BENCH_LAG_SECONDS ?? 20);
+const silent = pino({ level: "silent" });
+const rows: { measure: string; value: string; note?: string }[] = [];
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+async function seed(client: EventStoreDBClient): Promise<void> {
+  const started = Date.now();
+  let written = 0;
+  for (let product = 0; written < EVENTS; product++) {
+    const id = randomUUID();
+    const events = [productCreated(id, 1_000n, product % 7)];
+    for (let i = 1; i < EVENTS_PER_PRODUCT && written + events.length < EVENTS; i++) {
+      events.push(inventoryChanged(id, i % 3 === 0 ? -1n : BigInt((i % 9) + 1), (product + i) % 365));
+    }
+    await client.appendToStream(`product-${id}`, events);
+    written += events.length;
+    if (product % 500 === 0) log(`seeded ${written}/${EVENTS} events (${Math.round(written / ((Date.now() - started) / 1000))} events/s)`);
+  }
+  rows.push({ measure: "seeding through the client", value: `${Math.round(EVENTS / ((Date.now() - started) / 1000))} events/s`, note: `${EVENTS_PER_PRODUCT} events per append` });
+}
+
+async function readCeiling(client: EventStoreDBClient): Promise<number> {
+  const started = Date.now();
+  let from;
+  let count = 0;
+  for (;;) {
+    const page = await readPage(client, from, 2_000);
+    const fresh = from ? page.slice(1) : page;
+    for (const resolved of fresh) if (resolved.event?.streamId.startsWith("product-")) count++;
+    if (page.length < 2_000) break;
+    from = page.at(-1)!.event!.position;
+  }
+  return count / ((Date.now() - started) / 1000);
+}
+
+/** Upserts of the rows the projection writes, one per event, straight into SQLite (no store, no Prisma). */
+async function insertCeiling(client: EventStoreDBClient, dir: string): Promise<number> {
+  const movements: [string, string, bigint, bigint][] = [];
+  let from;
+  for (;;) {
+    const page = await readPage(client, from, 2_000);
+    for (const resolved of from ? page.slice(1) : page) {
+      if (!resolved.event?.streamId.startsWith("product-")) continue;
+      const e = toProjectedEvent(resolved);
+      const data = e.data as { quantity?: string; inventory?: string; changedAt?: string; createdAt?: string };
+      const day = (data.changedAt ?? data.createdAt ?? "").slice(0, 10);
+      const quantity = BigInt(data.quantity ?? data.inventory ?? "0");
+      movements.push([e.streamId.slice(8), day, e.type.endsWith("Decreased") ? 0n : quantity, e.type.endsWith("Decreased") ? quantity : 0n]);
+    }
+    if (page.length < 2_000) break;
+    from = page.at(-1)!.event!.position;
+  }
+  const url = path.join(dir, "ceiling.db");
+  await migrateReadDb(`file:${url}`);
+  const db = new Database(url);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = OFF");
+  const upsert = db.prepare(
+    `INSERT INTO inventory_movement_daily (product_id, day, increased, decreased, movements) VALUES (?, ?, ?, ?, 1)
+     ON CONFLICT (product_id, day) DO UPDATE SET increased = increased + excluded.increased, decreased = decreased + excluded.decreased, movements = movements + 1`,
+  );
+  const batch = db.transaction((slice: typeof movements) => {
+    for (const m of slice) upsert.run(...m);
+  });
+  const started = Date.now();
+  for (let i = 0; i < movements.length; i += 1_000) batch(movements.slice(i, i + 1_000));
+  const rate = movements.length / ((Date.now() - started) / 1000);
+  db.close();
+  return rate;
+}
+
+async function rebuildBench(client: EventStoreDBClient, dir: string): Promise<number> {
+  const liveUrl = `file:${path.join(dir, "read.db")}`;
+  await migrateReadDb(liveUrl);
+  const started = Date.now();
+  let lastLine = 0;
+  const result = await rebuildProjection({
+    client,
+    liveUrl,
+    projection: inventoryMovementsProjection,
+    onProgress: (p) => {
+      if (Date.now() - lastLine < 5_000) return;
+      lastLine = Date.now();
+      log(`rebuild: ${p.scanned} events, ${Math.round(p.scanned / ((Date.now() - started) / 1000))} events/s`);
+    },
+  });
+  const seconds = (Date.now() - started) / 1000;
+  log(`rebuild done: ${result.scanned} events in ${seconds.toFixed(1)} s, rows ${JSON.stringify(result.rows)}`);
+  return result.scanned / seconds;
+}
+
+async function lagBench(client: EventStoreDBClient, dir: string): Promise<void> {
+  const url = `file:${path.join(dir, "lag.db")}`;
+  await migrateReadDb(url);
+  const db = await openReadDb(url);
+  const appliedAt = new Map<bigint, number>();
+  const projector = startProjector({
+    client,
+    db,
+    projections: [productProjection],
+    logger: silent,
+    maxRetries: 5,
+    retryBaseMs: 100,
+    bufferSize: 100,
+    observer: { state() {}, retried() {}, parked() {}, applied: (_p, _n, position) => void appliedAt.set(position, performance.now()) },
+  });
+  const tokens = createTokenService({ dataDir: dir, auth: { tokenSecret: "x".repeat(40), tokenTtlSeconds: 3600 } });
+  const server = await startCommandServer({ tokens, eventStore: client, host: "127.0.0.1", port: 0, snapshotEvery: 100, maxConflictRetries: 20, logger: silent, contexts: ["product"] });
+  const token = (await tokens.issue({ subject: "bench", roles: [ADMIN_ROLE] })).token;
+  const commands = createClient(ProductCommandService, createGrpcTransport({ baseUrl: server.url, interceptors: [(next) => (req) => (req.header.set("authorization", `Bearer ${token}`), next(req))] }));
+  const ids: string[] = [];
+  for (let i = 0; i < 50; i++) ids.push((await commands.createProduct({ name: `lag ${i}`, price: 1n, inventory: 1_000_000n, imagePath: "", description: "" })).productId);
+
+  const acknowledged: { position: bigint; at: number }[] = [];
+  const total = LAG_RATE * LAG_SECONDS;
+  const started = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / LAG_RATE;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    inFlight.push(
+      commands.increaseInventory({ productId: ids[i % ids.length]!, quantity: 1n }).then((r) => void acknowledged.push({ position: r.result!.commitPosition, at: performance.now() })),
+    );
+  }
+  await Promise.all(inFlight);
+  const sendSeconds = (performance.now() - started) / 1000;
+  const deadline = Date.now() + 120_000;
+  while (acknowledged.some((a) => !appliedAt.has(a.position)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  const lags = acknowledged.filter((a) => appliedAt.has(a.position)).map((a) => Math.max(0, appliedAt.get(a.position)! - a.at));
+  rows.push({ measure: "commands sent", value: `${total} in ${sendSeconds.toFixed(1)} s (${Math.round(total / sendSeconds)}/s achieved, ${LAG_RATE}/s target)` });
+  rows.push({ measure: "projection lag p50", value: `${percentile(lags, 50).toFixed(1)} ms`, note: "command acknowledged → product read model applied it" });
+  rows.push({ measure: "projection lag p99", value: `${percentile(lags, 99).toFixed(1)} ms`, note: `target ≤ 50 ms; ${lags.length}/${acknowledged.length} applied` });
+  await server.close();
+  await projector.stop();
+  await db.$disconnect();
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), "bench-projections-"));
+  const store = await startEventStore({ host: "127.0.0.1", port: 0, inMemory: true });
+  const client = EventStoreDBClient.connectionString(store.connectionString);
+  const loadBefore = loadavg()[0]!.toFixed(1);
+  try {
+    await seed(client);
+    const readRate = await readCeiling(client);
+    const insertRate = await insertCeiling(client, dir);
+    const rebuildRate = await rebuildBench(client, dir);
+    rows.push({ measure: "rebuild (npm run projections -- rebuild)", value: `${Math.round(rebuildRate)} events/s`, note: `target ≥ 20,000 events/s; ${EVENTS} events` });
+    rows.push({ measure: "ceiling: raw upserts of the same rows", value: `${Math.round(insertRate)} events/s`, note: `rebuild = ${Math.round((100 * rebuildRate) / insertRate)}% of it (target ≥ 50%)` });
+    rows.push({ measure: "ceiling: reading the same events from $all", value: `${Math.round(readRate)} events/s`, note: `rebuild = ${Math.round((100 * rebuildRate) / readRate)}% of it` });
+    await lagBench(client, dir);
+  } finally {
+    await client.dispose();
+    await store.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const report = [
+    "# Projection benchmarks",
+    "",
+    `Command: \`BENCH_EVENTS=${EVENTS} npm run bench:projections\` — ${new Date().toISOString()}`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}; load average ${loadBefore} at start, ${loadavg()[0]!.toFixed(1)} at end (shared machine).`,
+    "Store: embedded, in memory, in the benchmark process. Read database: SQLite (WAL); the rebuild's copy runs with synchronous=OFF (disposable until the swap), the ceiling likewise.",
+    "",
+    "| measure | value | note |",
+    "|---|---|---|",
+    ...rows.map((r) => `| ${r.measure} | ${r.value} | ${r.note ?? ""} |`),
+    "",
+  ].join("\n");
+  mkdirSync(path.join(import.meta.dirname, "results"), { recursive: true });
+  writeFileSync(path.join(import.meta.dirname, "results", "projections.md"), report);
+  log(report);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
