@@ -1,10 +1,10 @@
 // The command service process: `npm run service:command`.
 import { pino } from "pino";
-import { loadConfig } from "../../src/kernel/config";
+import { loadConfig, type Config } from "../../src/kernel/config";
 import { createTokenService } from "../../src/kernel/auth";
 import { createEventStoreClient } from "../../src/kernel/event-store";
 import { serveMetricsIfConfigured } from "../../src/kernel/metrics";
-import { openReadDb } from "../../src/kernel/read-db";
+import { openReadDb, type ReadDb } from "../../src/kernel/read-db";
 import { startCommandServer } from "./server";
 
 const logger = pino({ name: "command", level: loadConfig().logLevel });
@@ -16,6 +16,8 @@ async function main(): Promise<void> {
   if (metrics.server) logger.info({ url: metrics.server.url }, "metrics endpoint listening");
   // The order context prices orders from its catalog in the read database.
   const readDb = config.command.contexts.includes("order") ? await openReadDb(config.readDatabaseUrl) : undefined;
+  // The member context keeps password hashes in its member_credential table (write-side state).
+  const credentialsDb = config.command.contexts.includes("member") ? await openCredentialsDb(config, readDb) : undefined;
   const server = await startCommandServer({
     eventStore,
     host: config.host,
@@ -28,6 +30,7 @@ async function main(): Promise<void> {
     contexts: config.command.contexts,
     member: { adminLoginIds: config.auth.adminLoginIds },
     readDb,
+    credentialsDb,
   });
   // Scripts and tests wait for this exact line (and read the port from it).
   console.log(`command service listening on ${server.url}`);
@@ -43,6 +46,7 @@ async function main(): Promise<void> {
       await metrics.server?.close();
       await eventStore.dispose();
       await readDb?.$disconnect();
+      if (credentialsDb !== readDb) await credentialsDb?.$disconnect();
       process.exit(0);
     } catch (error) {
       logger.error({ err: error }, "unclean shutdown");
@@ -51,6 +55,17 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+}
+
+/** The credentials database (the read database's client when both URLs are one), checked to be migrated. */
+async function openCredentialsDb(config: Config, readDb: ReadDb | undefined): Promise<ReadDb> {
+  const db = readDb && config.credentialsDatabaseUrl === config.readDatabaseUrl ? readDb : await openReadDb(config.credentialsDatabaseUrl);
+  try {
+    await db.memberCredential.findFirst({ select: { memberId: true } });
+  } catch (error) {
+    throw new Error(`CREDENTIALS_DATABASE_URL has no usable member_credential table (migrate it: npm run db:migrate): ${String(error)}`);
+  }
+  return db;
 }
 
 main().catch((error: unknown) => {

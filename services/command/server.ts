@@ -34,6 +34,11 @@ export interface CommandServerOptions {
   member?: Pick<MemberCommandDependencies, "adminLoginIds" | "passwordCost" | "reservationGraceMs" | "clock">;
   /** Read database (READ_DATABASE_URL): the order context prices orders from its catalog there. */
   readDb?: ReadDb;
+  /**
+   * Database with the member context's write-side member_credential table
+   * (CREDENTIALS_DATABASE_URL); defaults to readDb, as that setting defaults to READ_DATABASE_URL.
+   */
+  credentialsDb?: ReadDb;
 }
 
 export interface RunningCommandServer {
@@ -56,9 +61,19 @@ export async function startCommandServer(options: CommandServerOptions): Promise
   const contexts: Record<string, () => ServiceBinding[]> = {
     product: () => [bind(ProductCommandService, productCommandService({ repository: repositoryOf(productAggregate), logger, tokens }))],
     member: () => [
-      bind(MemberCommandService, memberCommandService({ client: eventStore, repository: repositoryOf(memberAggregate), logger, tokens, ...options.member })),
+      bind(
+        MemberCommandService,
+        memberCommandService({
+          client: eventStore,
+          repository: repositoryOf(memberAggregate),
+          credentialsDb: required(options.credentialsDb ?? options.readDb, "member", "credentialsDb"),
+          logger,
+          tokens,
+          ...options.member,
+        }),
+      ),
     ],
-    order: () => [bind(OrderCommandService, orderCommandService({ repository: repositoryOf(orderAggregate), readDb: required(options.readDb, "order"), logger, tokens }))],
+    order: () => [bind(OrderCommandService, orderCommandService({ repository: repositoryOf(orderAggregate), readDb: required(options.readDb, "order", "readDb"), logger, tokens }))],
   };
   const services = selectContexts(contexts, options.contexts).flatMap((build) => build());
 
@@ -73,7 +88,7 @@ export async function startCommandServer(options: CommandServerOptions): Promise
   };
 }
 
-function required<T>(value: T | undefined, context: string): T {
-  if (value === undefined) throw new Error(`the ${context} context needs the read database (readDb)`);
+function required<T>(value: T | undefined, context: string, option: string): T {
+  if (value === undefined) throw new Error(`the ${context} context needs a database (${option})`);
   return value;
 }

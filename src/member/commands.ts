@@ -1,27 +1,30 @@
 // MemberCommandService: registration with unique login ids and emails, profile and password
 // changes, withdrawal, and Login (password check → signed access token). Passwords and their
-// hashes are never logged, returned or put in member events.
+// hashes are never logged, returned or put in any event: hashes live in the member_credential
+// table (credentials.ts), which withdrawal erases.
 import { randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import { WrongExpectedVersionError, type EventStoreDBClient } from "@eventstore/db-client";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { EventStoreDBClient } from "@eventstore/db-client";
 import { WriteResultSchema, type WriteResult } from "../../gen/eventmall/common/v1/command_pb";
 import { MemberCommandService } from "../../gen/eventmall/member/v1/commands_pb";
+import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb";
 import { ADMIN_ROLE, authenticate, requireRole, type Caller, type TokenService } from "../kernel/auth";
 import { commandErrorToStatus, type ErrorLogger } from "../kernel/command-errors";
-import type { FieldViolation } from "../kernel/decider";
+import { DomainRuleViolation, type FieldViolation } from "../kernel/decider";
 import type { EventMetadata } from "../kernel/event-codec";
-import { aborted, alreadyExists, failedPrecondition, invalidArgument, notFound, permissionDenied, unauthenticated } from "../kernel/grpc/errors";
+import { ERROR_DOMAIN, alreadyExists, failedPrecondition, invalidArgument, notFound, permissionDenied, unauthenticated } from "../kernel/grpc/errors";
 import { CORRELATION_HEADER, requestMetadata } from "../kernel/metadata";
 import { encodePositionToken } from "../kernel/read-your-writes";
+import type { ReadDb } from "../kernel/read-db";
 import type { AggregateRepository, HandleResult } from "../kernel/repository";
-import { CredentialStore } from "./credentials";
+import { CredentialConflict, CredentialStore } from "./credentials";
 import { emailKey, holdsEmail, holdsLoginId, memberCommandViolations, type MemberCommand, type MemberEvent, type MemberState } from "./decider";
 import { DEFAULT_RESERVATION_GRACE_MS, IdentifierReservations, IdentifierTaken } from "./identifiers";
 import { DEFAULT_SCRYPT_COST, hashPassword, spendVerificationTime, verifyPassword, type ScryptCost } from "./password";
 import { LOGIN_ID_PATTERN, PASSWORD_MAX_LENGTH, passwordViolation } from "./rules";
-import { credentialStream, emailStream, loginIdStream } from "./streams";
+import { emailStream, loginIdStream } from "./streams";
 
 export type MemberRepository = AggregateRepository<MemberState, MemberCommand, MemberEvent>;
 
@@ -31,6 +34,8 @@ export const MEMBER_ROLE = "member";
 export interface MemberCommandDependencies {
   client: EventStoreDBClient;
   repository: MemberRepository;
+  /** Holds the member_credential table (config CREDENTIALS_DATABASE_URL). */
+  credentialsDb: ReadDb;
   tokens: TokenService;
   logger: ErrorLogger & { warn(details: object, message: string): void };
   /** Login ids whose tokens get the admin role (config ADMIN_LOGIN_IDS). */
@@ -51,7 +56,7 @@ export function memberCommandService(deps: MemberCommandDependencies): ServiceIm
   const cost = deps.passwordCost ?? DEFAULT_SCRYPT_COST;
   const admins = new Set(deps.adminLoginIds ?? []);
   const reservations = new IdentifierReservations(deps.client, { graceMs: deps.reservationGraceMs ?? DEFAULT_RESERVATION_GRACE_MS, clock });
-  const credentials = new CredentialStore(deps.client, clock);
+  const credentials = new CredentialStore(deps.credentialsDb, clock);
   const { repository } = deps;
 
   /** Runs store work, turning what it throws into the status a client should see. */
@@ -135,17 +140,25 @@ export function memberCommandService(deps: MemberCommandDependencies): ServiceIm
           await releaseLoginId();
           throw error;
         }
+        // The credential row before the member: a member must never exist without a password.
+        // A crash between the two leaves a row no member ever claims (harmless; member ids are
+        // fresh UUIDs, and a registration of the same id would overwrite it).
         try {
-          await credentials.set(memberId, passwordHash, undefined, metadata);
+          await credentials.set(memberId, passwordHash, undefined);
           return await repository.handle(memberId, command, { metadata });
         } catch (error) {
-          // So that the client's retry (a new member id) is not refused its own values; unless the
-          // registration did land (only its answer was lost), which keeps them.
-          await bestEffort("release reservations", async () => {
-            if ((await repository.load(memberId)).state.exists) return;
-            await reservations.release(loginIdStream(request.loginId), memberId, metadata);
-            await reservations.release(emailStream(request.email), memberId, metadata);
+          // Undo, so that no hash outlives a failed registration and the client's retry (a new
+          // member id) is not refused its own values; unless the registration did land (only its
+          // answer was lost) or that cannot be told, which keeps everything.
+          let landed = true;
+          await bestEffort("check registration", async () => {
+            landed = (await repository.load(memberId)).state.exists;
           });
+          if (!landed) {
+            await bestEffort("erase credential", () => credentials.erase(memberId));
+            await releaseLoginId();
+            await bestEffort("release email", () => reservations.release(emailStream(request.email), memberId, metadata));
+          }
           throw error;
         }
       });
@@ -200,13 +213,12 @@ export function memberCommandService(deps: MemberCommandDependencies): ServiceIm
       if (!stored || !matches) throw permissionDenied("the old password does not match", "WRONG_PASSWORD");
       const passwordHash = await hashPassword(request.newPassword, cost);
       try {
-        await credentials.set(memberId, passwordHash, stored.revision, metadata);
+        await credentials.set(memberId, passwordHash, stored.version);
       } catch (error) {
-        if (error instanceof WrongExpectedVersionError) {
-          throw aborted("the password was changed concurrently; retry with the current password", {
-            streamName: credentialStream(memberId),
-            expectedRevision: stored.revision,
-          });
+        if (error instanceof CredentialConflict) {
+          throw new ConnectError("the password was changed concurrently; retry with the current password", Code.Aborted, undefined, [
+            { desc: ErrorInfoSchema, value: { reason: "PASSWORD_CHANGED_CONCURRENTLY", domain: ERROR_DOMAIN } },
+          ]);
         }
         throw commandErrorToStatus(error, deps.logger);
       }
@@ -224,12 +236,22 @@ export function memberCommandService(deps: MemberCommandDependencies): ServiceIm
       }
       const metadata = metadataOf(context);
       const command: MemberCommand = { type: "WithdrawMember", memberId, withdrawnBy: caller.subject, now: clock() };
-      const outcome = await guarded(() => repository.handle(memberId, command, { metadata }));
+      const outcome = await guarded(async () => {
+        try {
+          return await repository.handle(memberId, command, { metadata });
+        } catch (error) {
+          // Withdrawing again finishes an erasure an earlier withdrawal could not do.
+          if (error instanceof DomainRuleViolation && error.reason === "MEMBER_WITHDRAWN") {
+            await bestEffort("erase credential", () => credentials.erase(memberId));
+          }
+          throw error;
+        }
+      });
       const member = outcome.state;
       if (member.exists) {
+        await bestEffort("erase credential", () => credentials.erase(memberId));
         await bestEffort("release login id", () => reservations.release(loginIdStream(member.loginId), memberId, metadata));
         await bestEffort("release email", () => reservations.release(emailStream(member.email), memberId, metadata));
-        await bestEffort("erase credentials", () => credentials.erase(memberId));
       }
       return { result: writeResult(outcome) };
     },

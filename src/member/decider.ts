@@ -1,6 +1,6 @@
 // The Member aggregate: pure rules over its events. Time arrives in the command (`now`), so
 // replaying the same events always yields the same state. Passwords never reach this
-// aggregate: their hashes live in the credential stream (credentials.ts).
+// aggregate: their hashes live in the member_credential table (credentials.ts).
 import { create, fromJson, toJson } from "@bufbuild/protobuf";
 import { timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import {

@@ -1,5 +1,5 @@
 // Member read model: one row per member from the events of "member-<uuid>" streams. The
-// context's private streams (member_credential-, member_login-, member_email-, member_snapshot-)
+// context's private streams (member_login-, member_email-, member_snapshot-)
 // do not match the "member-" prefix and are never projected.
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import {

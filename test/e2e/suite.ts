@@ -23,6 +23,7 @@ export interface RunningSuite {
 // Settings that would point the suite at someone else's files or servers.
 const INHERITED_SETTINGS_TO_DROP = [
   "READ_DATABASE_URL",
+  "CREDENTIALS_DATABASE_URL",
   "EVENTSTORE_DATA_FILE",
   "EVENTSTORE_IN_MEMORY",
   "EVENTSTORE_CONNECTION_STRING",

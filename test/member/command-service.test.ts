@@ -6,12 +6,13 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { FORWARDS, START } from "@eventstore/db-client";
 import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { IdentifierReservedSchema, PasswordCredentialSetSchema } from "../../gen/eventmall/member/v1/credential_pb";
+import { IdentifierReservedSchema } from "../../gen/eventmall/member/v1/credential_pb";
 import { bind, startGrpcServer } from "../../src/kernel/grpc/server";
-import { AggregateRepository } from "../../src/kernel/repository";
+import { openReadDb, type ReadDb } from "../../src/kernel/read-db";
+import { AggregateRepository, type HandleOptions } from "../../src/kernel/repository";
 import { memberCommandService } from "../../src/member/commands";
-import { memberAggregate } from "../../src/member/decider";
-import { credentialStream, emailStream, loginIdStream, privateCodec } from "../../src/member/streams";
+import { memberAggregate, type MemberCommand, type MemberEvent, type MemberState } from "../../src/member/decider";
+import { emailStream, loginIdStream, privateCodec } from "../../src/member/streams";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { MemberCommandService, type RegisterMemberRequest } from "../../gen/eventmall/member/v1/commands_pb";
@@ -19,6 +20,7 @@ import { BadRequestSchema, ErrorInfoSchema } from "../../gen/google/rpc/error_de
 import { ADMIN_ROLE, type TokenService } from "../../src/kernel/auth";
 import { openStore, type StoreUnderTest } from "../eventstore/harness";
 import { bearer, testTokenService } from "../kernel/auth-fixtures";
+import { createMigratedReadDb, type TestReadDb } from "../support/read-db";
 import { startCommandServer, type RunningCommandServer } from "../../services/command/server";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -26,6 +28,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const TEST_COST = { log2N: 12, r: 8, p: 1 };
 
 let store: StoreUnderTest;
+/** Holds the member_credential table the service keeps password hashes in. */
+let credentialsDatabase: TestReadDb;
+let credentialsDb: ReadDb;
 let server: RunningCommandServer;
 let tokens: TokenService;
 let members: Client<typeof MemberCommandService>;
@@ -36,6 +41,8 @@ const logger = pino({ level: "trace" }, new Writable({ write: (chunk, _encoding,
 
 beforeAll(async () => {
   store = await openStore();
+  credentialsDatabase = await createMigratedReadDb("sqlite");
+  credentialsDb = await openReadDb(credentialsDatabase.url);
   tokens = testTokenService(3600);
   server = await startCommandServer({
     eventStore: store.client,
@@ -45,6 +52,7 @@ beforeAll(async () => {
     logger,
     tokens,
     contexts: ["member"],
+    credentialsDb,
     member: { adminLoginIds: ["root_admin"], passwordCost: TEST_COST },
   });
   members = createClient(MemberCommandService, createGrpcTransport({ baseUrl: server.url }));
@@ -53,6 +61,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   await store?.close();
+  await credentialsDb?.$disconnect();
+  await credentialsDatabase?.drop();
 });
 
 let counter = 0;
@@ -175,37 +185,63 @@ describe("concurrent registrations of one login id", () => {
 });
 
 describe("a registration failing after its reservations", () => {
-  it("gives the login id and email back, so the client's retry succeeds at once", async () => {
-    const memberIds = [crypto.randomUUID(), crypto.randomUUID()];
-    // The first id's credential stream already exists: storing its password fails.
-    const blocker = create(PasswordCredentialSetSchema, { memberId: memberIds[0]!, passwordHash: "x" });
-    await store.client.appendToStream(credentialStream(memberIds[0]!), privateCodec.encode(PasswordCredentialSetSchema, blocker, { correlationId: "c", causationId: "c" }));
-    const server = await startGrpcServer({
+  /** A member repository whose first command is lost to a store failure before it is written. */
+  class LosesFirstCommand extends AggregateRepository<MemberState, MemberCommand, MemberEvent> {
+    private lost = false;
+    override handle(id: string, command: MemberCommand, options: HandleOptions) {
+      if (this.lost) return super.handle(id, command, options);
+      this.lost = true;
+      return Promise.reject(new Error("simulated store failure: the member was not written"));
+    }
+  }
+
+  /** A member command server whose registrations use `memberIds` in turn. */
+  async function serverWith(memberIds: string[], repository = new AggregateRepository(store.client, memberAggregate, { snapshotEvery: 0, maxConflictRetries: 5 })) {
+    const running = await startGrpcServer({
       name: "member-test",
       port: 0,
       logger,
       services: [
         bind(
           MemberCommandService,
-          memberCommandService({
-            client: store.client,
-            repository: new AggregateRepository(store.client, memberAggregate, { snapshotEvery: 0, maxConflictRetries: 5 }),
-            tokens,
-            logger,
-            passwordCost: TEST_COST,
-            newMemberId: () => memberIds.shift()!,
-          }),
+          memberCommandService({ client: store.client, repository, credentialsDb, tokens, logger, passwordCost: TEST_COST, newMemberId: () => memberIds.shift()! }),
         ),
       ],
     });
+    return { running, client: createClient(MemberCommandService, createGrpcTransport({ baseUrl: running.url })) };
+  }
+
+  it("when storing the password fails: gives the login id and email back, so the client's retry succeeds at once", async () => {
+    const memberIds = [crypto.randomUUID(), crypto.randomUUID()];
+    // The credentials database refuses the first id's row.
+    const trigger = `refuse_${memberIds[0]!.replaceAll("-", "")}`;
+    await credentialsDb.$executeRawUnsafe(
+      `CREATE TRIGGER ${trigger} BEFORE INSERT ON member_credential WHEN NEW.member_id = '${memberIds[0]}' BEGIN SELECT RAISE(ABORT, 'refused by test'); END`,
+    );
+    const { running, client } = await serverWith(memberIds);
     try {
-      const client = createClient(MemberCommandService, createGrpcTransport({ baseUrl: server.url }));
       const request = newMember();
       expect((await failureOf(client.registerMember(request))).code).toBe(Code.Internal);
       const retried = await client.registerMember(request);
       expect((await login(request.loginId, request.password)).memberId).toBe(retried.memberId);
     } finally {
-      await server.close();
+      await running.close();
+      await credentialsDb.$executeRawUnsafe(`DROP TRIGGER ${trigger}`);
+    }
+  });
+
+  it("when storing the member fails: erases the password hash it stored and gives the values back", async () => {
+    const memberIds = [crypto.randomUUID(), crypto.randomUUID()];
+    const { running, client } = await serverWith(memberIds.slice(), new LosesFirstCommand(store.client, memberAggregate, { snapshotEvery: 0, maxConflictRetries: 5 }));
+    try {
+      const request = newMember();
+      expect((await failureOf(client.registerMember(request))).code).toBe(Code.Internal);
+      expect(await credentialsDb.memberCredential.findUnique({ where: { memberId: memberIds[0]! } })).toBeNull();
+      const retried = await client.registerMember(request);
+      expect(retried.memberId).toBe(memberIds[1]);
+      expect((await login(request.loginId, request.password)).memberId).toBe(retried.memberId);
+    } finally {
+      await running.close();
     }
   });
 });
@@ -241,6 +277,7 @@ describe("reservations left behind by a crash", () => {
       logger: pino({ level: "silent" }),
       tokens,
       contexts: ["member"],
+      credentialsDb,
       member: { passwordCost: TEST_COST, clock: () => new Date(Date.now() + 3600_000) },
     });
     try {
@@ -305,6 +342,7 @@ describe("Login and tokens", () => {
       logger: pino({ level: "silent" }),
       tokens: shortTokens,
       contexts: ["member"],
+      credentialsDb,
       member: { passwordCost: TEST_COST },
     });
     try {
@@ -357,6 +395,32 @@ describe("ChangePassword", () => {
     expect((await failureOf(login(member.loginId, member.password))).code).toBe(Code.Unauthenticated);
     expect((await failureOf(client.changePassword({ oldPassword: newPassword, newPassword: "short" }))).code).toBe(Code.InvalidArgument);
   });
+
+  it("of concurrent changes from the same old password, exactly one wins; only its new password logs in", async () => {
+    const member = await register();
+    const client = as((await login(member.loginId, member.password)).accessToken);
+    const newPasswords = Array.from({ length: 5 }, (_, i) => `race-${i}-${crypto.randomUUID()}`);
+    for (const password of newPasswords) passwordsUsed.add(password);
+    const outcomes = await Promise.allSettled(newPasswords.map((newPassword) => client.changePassword({ oldPassword: member.password, newPassword })));
+    const winners = newPasswords.filter((_, i) => outcomes[i]!.status === "fulfilled");
+    expect(winners).toHaveLength(1);
+    for (const outcome of outcomes) {
+      if (outcome.status === "fulfilled") continue;
+      // Lost the race on the credential row (ABORTED), or ran after the winner and no longer knew the password.
+      const error = ConnectError.from(outcome.reason);
+      expect([Code.Aborted, Code.PermissionDenied]).toContain(error.code);
+      expect(error.findDetails(ErrorInfoSchema)[0]?.reason).toBe(error.code === Code.Aborted ? "PASSWORD_CHANGED_CONCURRENTLY" : "WRONG_PASSWORD");
+    }
+    expect((await login(member.loginId, winners[0]!)).memberId).toBe(member.memberId);
+    for (const loser of newPasswords.filter((p) => p !== winners[0])) {
+      expect((await failureOf(login(member.loginId, loser))).code).toBe(Code.Unauthenticated);
+    }
+    expect((await failureOf(login(member.loginId, member.password))).code).toBe(Code.Unauthenticated);
+    expect((await credentialsDb.memberCredential.findUnique({ where: { memberId: member.memberId } }))?.version).toBe(1);
+    const types = [];
+    for await (const resolved of store.client.readStream(`member-${member.memberId}`)) types.push(resolved.event!.type);
+    expect(types).toEqual(["eventmall.member.v1.MemberRegistered", "eventmall.member.v1.MemberPasswordChanged"]);
+  });
 });
 
 describe("WithdrawMember", () => {
@@ -377,6 +441,21 @@ describe("WithdrawMember", () => {
     expect((await login(member.loginId, successor.password)).memberId).toBe(successor.memberId);
   });
 
+  it("deletes the member's credential row; withdrawing again erases a row a failed erasure left", async () => {
+    const member = await register();
+    const client = as((await login(member.loginId, member.password)).accessToken);
+    const before = await credentialsDb.memberCredential.findUnique({ where: { memberId: member.memberId } });
+    expect(before?.passwordHash).toMatch(/^scrypt\$/);
+    await client.withdrawMember({});
+    expect(await credentialsDb.memberCredential.findUnique({ where: { memberId: member.memberId } })).toBeNull();
+
+    // As if the first withdrawal's erasure had failed: the row is back.
+    await credentialsDb.memberCredential.create({ data: { memberId: member.memberId, passwordHash: before!.passwordHash, version: 0, updatedAt: new Date() } });
+    const operator = as((await tokens.issue({ subject: "ops", roles: [ADMIN_ROLE] })).token);
+    expect((await failureOf(operator.withdrawMember({ memberId: member.memberId }))).code).toBe(Code.FailedPrecondition);
+    expect(await credentialsDb.memberCredential.findUnique({ where: { memberId: member.memberId } })).toBeNull();
+  });
+
   it("lets an admin withdraw another member; a member may not", async () => {
     const victim = await register();
     const other = await register();
@@ -391,31 +470,26 @@ describe("WithdrawMember", () => {
 });
 
 describe("secrets in the store and the logs", () => {
-  it("no event or log line holds a password; hashes sit only in member_credential- streams", async () => {
+  it("no event ($all) holds a password or a hash, no log line a password or a hash; hashes sit only in member_credential", async () => {
     const events = await allEvents();
     const memberEvents = events.filter((e) => e.streamId.startsWith("member"));
     expect(memberEvents.length).toBeGreaterThan(20);
-    const hashes: string[] = [];
+    // The hashes of the members still registered, and their salts and keys on their own.
+    const hashes = (await credentialsDb.memberCredential.findMany()).map((row) => row.passwordHash);
+    expect(hashes.length).toBeGreaterThan(5);
+    const hashParts = hashes.flatMap((hash) => hash.split("$").slice(4));
+    expect(hashParts.every((part) => part.length >= 16)).toBe(true);
     for (const event of events) {
+      const where = `${event.streamId} ${event.type}`;
+      expect(event.streamId, where).not.toMatch(/credential/i);
       const text = JSON.stringify({ data: event.data, metadata: event.metadata });
-      for (const password of passwordsUsed) expect(text, `${event.streamId} ${event.type}`).not.toContain(password);
-      if (event.streamId.startsWith("member_credential-")) {
-        const { passwordHash } = event.data as { passwordHash: string };
-        if (passwordHash.startsWith("scrypt$")) hashes.push(passwordHash); // not the test's deliberate blocker
-        continue;
-      }
-      expect(text, `${event.streamId} ${event.type}`).not.toMatch(/scrypt\$|passwordHash|password_hash/i);
+      for (const password of passwordsUsed) expect(text, where).not.toContain(password);
+      for (const part of hashParts) expect(text, where).not.toContain(part);
+      expect(text, where).not.toMatch(/scrypt\$|passwordHash|password_hash/i);
     }
     const logs = logLines.join("");
     for (const password of passwordsUsed) expect(logs).not.toContain(password);
+    for (const part of hashParts) expect(logs).not.toContain(part);
     expect(logs).not.toMatch(/scrypt\$|passwordHash/);
-    // Withdrawn members' credential streams are deleted: their hashes are no longer readable.
-    expect(hashes.length).toBeGreaterThan(0);
-    for (const hash of hashes) {
-      const salt = hash.split("$")[4]!;
-      for (const event of events.filter((e) => !e.streamId.startsWith("member_credential-"))) {
-        expect(JSON.stringify(event.data)).not.toContain(salt);
-      }
-    }
   });
 });

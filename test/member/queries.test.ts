@@ -77,6 +77,8 @@ describe.each(READ_DB_PROVIDERS)("on %s", (provider) => {
       logger,
       tokens,
       contexts: ["member"],
+      // Password hashes in the read database's member_credential table, as CREDENTIALS_DATABASE_URL's default does.
+      credentialsDb: db,
       member: { passwordCost: TEST_COST, clock: () => new Date(now) },
     });
     queryServer = await startQueryServer({ db, tokens, port: 0, contexts: ["member"] });
@@ -211,5 +213,9 @@ describe.each(READ_DB_PROVIDERS)("on %s", (provider) => {
     const text = JSON.stringify(responses, (_key, value) => (typeof value === "bigint" ? value.toString() : value));
     for (const password of passwords) expect(text).not.toContain(password);
     expect(text).not.toMatch(/scrypt|hash/i);
+    // Hashes sit in the write-side member_credential table; the withdrawn members' rows are erased.
+    const credentialHolders = (await db.memberCredential.findMany({ select: { memberId: true } })).map((row) => row.memberId);
+    expect(credentialHolders).toEqual(expect.arrayContaining([registered[0]!.memberId, registered[6]!.memberId]));
+    for (const withdrawn of registered.slice(1, 6)) expect(credentialHolders).not.toContain(withdrawn.memberId);
   });
 });

@@ -296,7 +296,8 @@ export const MemberCommandService: GenService<{
     output: typeof ChangeProfileResponseSchema;
   },
   /**
-   * old_password wrong -> PERMISSION_DENIED (reason WRONG_PASSWORD).
+   * old_password wrong -> PERMISSION_DENIED (reason WRONG_PASSWORD); the password changed by
+   * another call meanwhile -> ABORTED (reason PASSWORD_CHANGED_CONCURRENTLY).
    *
    * @generated from rpc eventmall.member.v1.MemberCommandService.ChangePassword
    */

@@ -12,40 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file eventmall/member/v1/credential.proto.
  */
 export const file_eventmall_member_v1_credential: GenFile = /*@__PURE__*/
-  fileDesc("CiRldmVudG1hbGwvbWVtYmVyL3YxL2NyZWRlbnRpYWwucHJvdG8SE2V2ZW50bWFsbC5tZW1iZXIudjEibQoVUGFzc3dvcmRDcmVkZW50aWFsU2V0EhEKCW1lbWJlcl9pZBgBIAEoCRIVCg1wYXNzd29yZF9oYXNoGAIgASgJEioKBnNldF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiWAoSSWRlbnRpZmllclJlc2VydmVkEhEKCW1lbWJlcl9pZBgBIAEoCRIvCgtyZXNlcnZlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiWAoSSWRlbnRpZmllclJlbGVhc2VkEhEKCW1lbWJlcl9pZBgBIAEoCRIvCgtyZWxlYXNlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBiBnByb3RvMw", [file_google_protobuf_timestamp]);
-
-/**
- * A member's password hash, stored in stream "member_credential-<member_id>" (the last event
- * is the current password). The stream is deleted when the member withdraws.
- *
- * @generated from message eventmall.member.v1.PasswordCredentialSet
- */
-export type PasswordCredentialSet = Message<"eventmall.member.v1.PasswordCredentialSet"> & {
-  /**
-   * @generated from field: string member_id = 1;
-   */
-  memberId: string;
-
-  /**
-   * "scrypt$<log2 N>$<r>$<p>$<salt base64url>$<key base64url>": the parameters travel with
-   * the hash so they can be raised without breaking older hashes.
-   *
-   * @generated from field: string password_hash = 2;
-   */
-  passwordHash: string;
-
-  /**
-   * @generated from field: google.protobuf.Timestamp set_at = 3;
-   */
-  setAt?: Timestamp | undefined;
-};
-
-/**
- * Describes the message eventmall.member.v1.PasswordCredentialSet.
- * Use `create(PasswordCredentialSetSchema)` to create a new message.
- */
-export const PasswordCredentialSetSchema: GenMessage<PasswordCredentialSet> = /*@__PURE__*/
-  messageDesc(file_eventmall_member_v1_credential, 0);
+  fileDesc("CiRldmVudG1hbGwvbWVtYmVyL3YxL2NyZWRlbnRpYWwucHJvdG8SE2V2ZW50bWFsbC5tZW1iZXIudjEiWAoSSWRlbnRpZmllclJlc2VydmVkEhEKCW1lbWJlcl9pZBgBIAEoCRIvCgtyZXNlcnZlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiWAoSSWRlbnRpZmllclJlbGVhc2VkEhEKCW1lbWJlcl9pZBgBIAEoCRIvCgtyZWxlYXNlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * A unique value (a login id, or an email) taken by a member. Stored in
@@ -72,7 +39,7 @@ export type IdentifierReserved = Message<"eventmall.member.v1.IdentifierReserved
  * Use `create(IdentifierReservedSchema)` to create a new message.
  */
 export const IdentifierReservedSchema: GenMessage<IdentifierReserved> = /*@__PURE__*/
-  messageDesc(file_eventmall_member_v1_credential, 1);
+  messageDesc(file_eventmall_member_v1_credential, 0);
 
 /**
  * The member gave the value up (changed email, withdrew): it can be reserved again.
@@ -96,5 +63,5 @@ export type IdentifierReleased = Message<"eventmall.member.v1.IdentifierReleased
  * Use `create(IdentifierReleasedSchema)` to create a new message.
  */
 export const IdentifierReleasedSchema: GenMessage<IdentifierReleased> = /*@__PURE__*/
-  messageDesc(file_eventmall_member_v1_credential, 2);
+  messageDesc(file_eventmall_member_v1_credential, 1);
 
