@@ -13,6 +13,7 @@ import {
 } from "./codec";
 import { BadRequest, maximumAppendSizeExceeded, streamDeleted, toServiceError } from "./errors";
 import { anyPb, emptyPb, sharedPb, statusPb, streamsPb } from "./proto";
+import { ResponseBatch } from "./framed-writes";
 
 type AppendReq = InstanceType<typeof streamsPb.AppendReq>;
 type AppendResp = InstanceType<typeof streamsPb.AppendResp>;
@@ -133,11 +134,26 @@ export function batchAppendHandler(log: EventLog, calls: BatchAppendCalls) {
     const rejected = new Set<string>();
     let inFlight = 0;
     let ended = false;
+    // The answers of one group commit are acknowledged in the same tick: they go out in one write.
+    const responses = new ResponseBatch(call as never);
+    let flushScheduled = false;
+    const isOpen = () => !call.cancelled && !call.writableEnded;
+    const flush = () => {
+      flushScheduled = false;
+      if (isOpen()) responses.flush();
+    };
     const finishIfDone = () => {
-      if (ended && inFlight === 0 && !call.writableEnded) call.end();
+      if (!ended || inFlight > 0 || call.writableEnded) return;
+      flush();
+      call.end();
     };
     const reply = (response: BatchAppendResp) => {
-      if (!call.cancelled && !call.writableEnded) call.write(response);
+      if (!isOpen()) return;
+      responses.message(response.serializeBinary());
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flush);
+      }
     };
     call.on("data", (request: BatchAppendReq) => {
       if (ended) return;

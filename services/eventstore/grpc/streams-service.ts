@@ -17,15 +17,17 @@ export function streamsService(log: EventLog) {
     delete: deleteHandler(log),
     tombstone: tombstoneHandler(log),
   };
-  // The client's own definition; Read additionally accepts responses already encoded (read-encoding.ts).
+  // The client's own definition; Read and BatchAppend additionally accept responses already encoded
+  // (read-encoding.ts, framed-writes.ts).
   const definition = streamsGrpc.StreamsService;
-  const serializeReadResp = definition.read.responseSerialize;
+  const passBytes = <T extends { responseSerialize: (value: never) => Buffer }>(method: T): T => ({
+    ...method,
+    responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : method.responseSerialize(value as never)),
+  });
   const fastDefinition = {
     ...definition,
-    read: {
-      ...definition.read,
-      responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serializeReadResp(value as never)),
-    },
+    read: passBytes(definition.read),
+    batchAppend: passBytes(definition.batchAppend),
   };
   return {
     definition: fastDefinition as unknown as typeof definition,
