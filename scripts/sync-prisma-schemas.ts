@@ -7,7 +7,7 @@
 //
 // prisma/sqlite/schema.prisma is the source of truth; edit only that file.
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
@@ -106,6 +106,7 @@ async function createMigration(name: string): Promise<void> {
     }
   } finally {
     await shadow.drop();
+    rmSync(sqliteShadow.slice("file:".length), { force: true });
   }
 }
 
