@@ -33,6 +33,7 @@ type Change = { name?: string; price?: bigint; inventory?: { increment: bigint }
 export const orderCatalogProjection: Projection = {
   name: "order-catalog",
   filter: { streamPrefixes: [PRODUCT_STREAM_PREFIX] },
+  tables: ["order_catalog_product"],
   async apply(tx, event) {
     if (!event.streamId.startsWith(PRODUCT_STREAM_PREFIX) || !codec.knows(event.type)) return;
     const productId = event.streamId.slice(PRODUCT_STREAM_PREFIX.length);

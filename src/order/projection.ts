@@ -29,6 +29,8 @@ const STATUS_AFTER: Record<string, OrderStatus> = {
 export const orderProjection: Projection = {
   name: "order",
   filter: { streamPrefixes: [ORDER_STREAM_PREFIX] },
+  // Parent first: replacing "order" cascades to its lines, then the lines are replaced.
+  tables: ["order", "order_line"],
   async apply(tx, event) {
     if (!event.streamId.startsWith(ORDER_STREAM_PREFIX) || !codec.knows(event.type)) return;
     const orderId = event.streamId.slice(ORDER_STREAM_PREFIX.length);
