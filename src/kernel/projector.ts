@@ -8,6 +8,7 @@ import {
   PersistentSubscriptionMaximumSubscribersReachedError,
   persistentSubscriptionToAllSettingsFromDefaults,
   START,
+  StreamNotFoundError,
   streamNameFilter,
   type EventStoreDBClient,
   type Position,
@@ -220,7 +221,7 @@ class ProjectionRunner {
   }
 
   private async handle(subscription: PersistentSubscriptionToAll, resolved: PersistentSubscriptionToAllResolvedEvent): Promise<void> {
-    const event = toProjectedEvent(resolved);
+    const event = await this.withOriginalPosition(toProjectedEvent(resolved), resolved);
     if (!event) {
       // Nothing we could apply or checkpoint (e.g. a link to a deleted event): acknowledge it.
       this.log.warn({ commitPosition: resolved.commitPosition }, "skipping a delivery without an event or position");
@@ -244,6 +245,24 @@ class ProjectionRunner {
     await subscription.ack(resolved);
     if (outcome === "applied") this.observer?.applied(this.projection.name, 1, event.position.commit);
     this.log.debug({ ...context, outcome }, "event handled");
+  }
+
+  /**
+   * A replayed parked event arrives through its link in the parked stream and carries the link's
+   * position (as EventStoreDB sends it). The checkpoint and the retry mark are keyed by the
+   * original's position, so read that from the event's own stream; without it the replay would
+   * look already applied and be skipped.
+   */
+  private async withOriginalPosition(event: ProjectedEvent | undefined, resolved: PersistentSubscriptionToAllResolvedEvent): Promise<ProjectedEvent | undefined> {
+    if (!event || !resolved.link) return event;
+    try {
+      for await (const original of this.options.client.readStream(event.streamId, { fromRevision: event.revision, maxCount: 1 })) {
+        if (original.event?.id === event.id && original.event.position) return { ...event, position: original.event.position };
+      }
+    } catch (error) {
+      if (!(error instanceof StreamNotFoundError)) throw error;
+    }
+    return event;
   }
 
   private async retryLater(
