@@ -86,6 +86,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       inFlight--;
       if (inFlight === 0) onIdle?.();
     });
+    blameUnparsableRequests(res);
     handler(req as never, res as never);
   };
 
@@ -155,4 +156,30 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     })());
 
   return { port: address.port, url, health, close };
+}
+
+/**
+ * connect-es reports a request body that is not valid protobuf as INTERNAL ("parse binary: ...",
+ * the same code it uses for a response it cannot encode). The bytes came from the caller, so
+ * gRPC and gRPC-Web callers get INVALID_ARGUMENT instead: the status is rewritten in the headers
+ * (trailers-only answers) or trailers on its way out. Connect-protocol callers still see the
+ * library's code in the JSON error body.
+ */
+function blameUnparsableRequests(res: Parameters<Parameters<typeof createPlaintextListener>[0]>[1]): void {
+  const rewrite = (headers: unknown) => {
+    if (!headers || typeof headers !== "object") return;
+    const fields = headers as Record<string, unknown>;
+    const message = String(fields["grpc-message"] ?? "");
+    if (String(fields["grpc-status"]) === "13" && /^parse(%20| )binary/.test(message)) fields["grpc-status"] = "3";
+  };
+  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => unknown;
+  (res as { writeHead: unknown }).writeHead = (...args: unknown[]) => {
+    rewrite(args.find((arg) => arg !== null && typeof arg === "object"));
+    return writeHead(...args);
+  };
+  const addTrailers = res.addTrailers.bind(res) as (headers: unknown) => void;
+  (res as { addTrailers: unknown }).addTrailers = (headers: unknown) => {
+    rewrite(headers);
+    addTrailers(headers);
+  };
 }
