@@ -20,6 +20,8 @@ export interface BenchOptions {
   appendConcurrency: number[];
   rehydrateRuns: number;
   postgresUrl: string;
+  /** The whole run is stopped (and cleaned up) after this long. */
+  maxMinutes: number;
 }
 
 const DEFAULTS = {
@@ -28,16 +30,17 @@ const DEFAULTS = {
   loads: 50,
   members: 1_000_000,
   "withdrawn-share": 0.1,
-  "replay-sample": 2000,
+  "replay-sample": 1000,
   "query-runs": 50,
   products: 200,
   rates: "100,500,1000",
   "command-seconds": 5,
   "saturation-concurrency": 32,
-  appends: 2000,
+  appends: 1000,
   "append-concurrency": "1,16",
   "rehydrate-runs": 20,
   "postgres-url": "postgresql://postgres@127.0.0.1:5432/postgres",
+  "max-minutes": 30,
 };
 
 const QUICK: Partial<Record<keyof typeof DEFAULTS, number | string>> = {
@@ -101,6 +104,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, defaultOut:
     appendConcurrency: list("append-concurrency"),
     rehydrateRuns: number("rehydrate-runs", 1),
     postgresUrl: raw("postgres-url"),
+    maxMinutes: number("max-minutes", 0.1),
   };
   if (options.tail > options.events - 2) throw new Error("--tail must be at most --events minus 2");
   if (options.withdrawnShare > 1) throw new Error("--withdrawn-share must be at most 1");

@@ -47,12 +47,15 @@ export async function runCommandLoad(options: CommandLoadOptions): Promise<Comma
     const products = createClient(ProductCommandService, createGrpcTransport({ baseUrl: command.match[1]!, interceptors: [withToken] }));
 
     const productIds: string[] = [];
-    for (let i = 0; i < options.products; i++) {
-      const { productId } = await products.createProduct({ name: `Bench product ${i}`, price: 100n, inventory: 1n });
+    let created = 0;
+    await closedLoop(8, 600_000, async () => {
+      const { productId } = await products.createProduct({ name: `Bench product ${created++}`, price: 100n, inventory: 1n });
       productIds.push(productId);
-    }
+    }, options.products);
+    if (productIds.length !== options.products) throw new Error(`created ${productIds.length} of ${options.products} products`);
     let next = 0;
-    const increase = () => products.increaseInventory({ productId: productIds[next++ % productIds.length]!, quantity: 1n });
+    // A deadline per call, so a stalled service cannot keep the benchmark from ending.
+    const increase = () => products.increaseInventory({ productId: productIds[next++ % productIds.length]!, quantity: 1n }, { timeoutMs: 30_000 });
 
     await closedLoop(4, Math.min(1000, options.durationMs), increase); // warm up connections and JIT
     const fixed: LoadResult[] = [];
