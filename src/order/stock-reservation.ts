@@ -49,7 +49,7 @@ export function stockReservation(deps: StockReservationDependencies): Reactor {
       } catch (error) {
         if (!(error instanceof DomainRuleViolation)) throw error;
         await releaseAll(orderId, lines, metadata);
-        const reason = error.reason ?? error.kind.toUpperCase();
+        const reason = error.reason ?? (error.kind === "not_found" ? "PRODUCT_NOT_FOUND" : "INVALID_ORDER_LINE");
         await decideOrder(orderId, { type: "RejectOrder", orderId, reason, line: line.line, detail: error.message, now: clock() }, metadata);
         return;
       }

@@ -163,6 +163,20 @@ describe("stock reservation redelivery", () => {
     expect(reserved.metadata).toEqual({ correlationId: metadata.correlationId, causationId: placed.id });
   });
 
+  it("rejects an order naming a product that does not exist, giving back the lines before it", async () => {
+    const lamp = await product(5n);
+    const orderId = await placeOrder([
+      { productId: lamp, quantity: 1n },
+      { productId: randomUUID(), quantity: 1n },
+    ]);
+    await reactor.react(await delivery(orderId, "eventmall.order.v1.OrderPlaced"));
+
+    expect(await status(orderId)).toBe("rejected");
+    const rejected = (await recorded(`order-${orderId}`)).at(-1)!;
+    expect(rejected.data).toMatchObject({ reason: "PRODUCT_NOT_FOUND", line: 2 });
+    expect(await inventory(lamp)).toBe(5n);
+  });
+
   it("sells exactly the stock there is when 20 orders are reacted to at once (as by replicas)", async () => {
     const lamp = await product(10n);
     const orderIds = await Promise.all(Array.from({ length: 20 }, () => placeOrder([{ productId: lamp, quantity: 1n }])));

@@ -167,7 +167,8 @@ export type OrderRejected = Message<"eventmall.order.v1.OrderRejected"> & {
   orderId: string;
 
   /**
-   * Machine-readable reason, e.g. "INSUFFICIENT_INVENTORY".
+   * Machine-readable reason: INSUFFICIENT_INVENTORY, PRODUCT_NOT_FOUND, RESERVATION_RELEASED (the
+   * line's stock was already given back, e.g. by a cancel) or INVALID_ORDER_LINE.
    *
    * @generated from field: string reason = 2;
    */
