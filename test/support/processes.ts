@@ -1,6 +1,8 @@
 // Real service processes for tests: `node --import tsx services/<name>/main.ts` (one OS process,
 // so a SIGKILL hits the service itself), with their output kept and parsed.
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
 
@@ -26,6 +28,9 @@ const INHERITED = ["READ_DATABASE_URL", "EVENTSTORE_DATA_FILE", "EVENTSTORE_IN_M
 export function startService(name: "eventstore" | "command" | "query" | "projector", env: Record<string, string>, args: string[] = []): ServiceProcess {
   const base: NodeJS.ProcessEnv = { ...process.env };
   for (const key of INHERITED) delete base[key];
+  // Nothing a test starts writes under the repository's ./data.
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), `eventmall-${name}-`));
+  base.DATA_DIR = dataDir;
   const child = spawn(process.execPath, ["--import", "tsx", path.join("services", name, "main.ts"), ...args], {
     cwd: repoRoot,
     env: { ...base, ...env },
@@ -39,7 +44,12 @@ export function startService(name: "eventstore" | "command" | "query" | "project
       for (const watcher of watchers) watcher(line);
     });
   }
-  const exited = new Promise<number | NodeJS.Signals>((resolve) => child.once("exit", (code, signal) => resolve(signal ?? code ?? 0)));
+  const exited = new Promise<number | NodeJS.Signals>((resolve) =>
+    child.once("exit", (code, signal) => {
+      rmSync(dataDir, { recursive: true, force: true });
+      resolve(signal ?? code ?? 0);
+    }),
+  );
 
   function waitFor(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
     for (const line of lines) {
