@@ -34,7 +34,7 @@ async function section(rows: ResultRow[], id: string, name: string, work: () => 
 export async function runBench(options: BenchOptions, argv: string[]): Promise<ResultRow[]> {
   const startedAt = new Date();
   const loadAtStart = loadAverage();
-  const dir = mkdtempSync(path.join(tmpdir(), "eventmall-bench-"));
+  const dir = mkdtempSync(path.join(tmpdir(), "eventmall-bench-run-"));
   runDir = dir;
   const rows: ResultRow[] = [];
   const started = performance.now();
@@ -152,6 +152,13 @@ async function main(): Promise<void> {
   };
   process.once("SIGINT", abort);
   process.once("SIGTERM", abort);
+  // Even a crash (e.g. an error event a library leaves unhandled) must not leave children behind.
+  process.on("exit", killAllStarted);
+  process.once("uncaughtException", (error) => {
+    process.stderr.write(`[bench] crashed: ${error.stack ?? String(error)}\n`);
+    if (runDir) rmSync(runDir, { recursive: true, force: true });
+    process.exit(1);
+  });
   // Sizes bound each benchmark; this bounds the whole run against anything that hangs.
   setTimeout(() => {
     process.stderr.write(`[bench] gave up after ${options.maxMinutes} minutes\n`);

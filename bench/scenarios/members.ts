@@ -177,8 +177,10 @@ export async function runMembers(options: MembersOptions): Promise<MembersResult
     const readModelFirstPage = await timeRuns(options.queryRuns, 3, () => withdrawnSince(PAGE + 1));
 
     const repository = new AggregateRepository(client, checkedMember, { snapshotEvery: 0, maxConflictRetries: 0 });
-    const step = Math.max(1, Math.floor(members.length / options.replaySample));
-    const sample = members.filter((_, n) => n % step === 0).slice(0, options.replaySample);
+    // A random sample: a regular stride would line up with the seeding pattern (every 10th withdrew).
+    const picked = new Set<number>();
+    while (picked.size < Math.min(options.replaySample, members.length)) picked.add(Math.floor(Math.random() * members.length));
+    const sample = [...picked].map((n) => members[n]!);
     let index = 0;
     let sampleMatches = 0;
     const replayPerMember = await timeRuns(sample.length, 0, async () => {

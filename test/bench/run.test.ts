@@ -32,7 +32,7 @@ describe("npm run bench --quick", () => {
   it("runs every benchmark, writes a complete table and leaves no temp directory behind", async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), "eventmall-bench-test-"));
     const out = path.join(dir, "BENCHMARKS.md");
-    const benchDirsBefore = new Set((await readdir(os.tmpdir())).filter((name) => name.startsWith("eventmall-bench-") && !name.startsWith("eventmall-bench-test-")));
+    const benchDirsBefore = new Set((await readdir(os.tmpdir())).filter((name) => name.startsWith("eventmall-bench-run-")));
     const databasesBefore = new Set(await benchDatabases());
     const { stdout } = await run(path.join(repoRoot, "node_modules/.bin/tsx"), ["bench/run.ts", "--quick", "--out", out, "--postgres-url", postgresUrl], {
       cwd: repoRoot,
@@ -70,7 +70,7 @@ describe("npm run bench --quick", () => {
     // Every target row carries a verdict.
     for (const line of rows.filter((row) => row.includes("≤") || row.includes("≥"))) expect(line).toMatch(/\| (met|\*\*missed\*\*) \|/);
 
-    const benchDirsAfter = (await readdir(os.tmpdir())).filter((name) => name.startsWith("eventmall-bench-") && !name.startsWith("eventmall-bench-test-"));
+    const benchDirsAfter = (await readdir(os.tmpdir())).filter((name) => name.startsWith("eventmall-bench-run-"));
     expect(benchDirsAfter.filter((name) => !benchDirsBefore.has(name))).toEqual([]);
     expect((await benchDatabases()).filter((name) => !databasesBefore.has(name))).toEqual([]);
   }, 300_000);
