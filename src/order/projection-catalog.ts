@@ -9,7 +9,13 @@ import {
   ProductPriceChangedSchema,
   StockReleasedSchema,
   StockReservedSchema,
+  type InventoryDecreased,
+  type InventoryIncreased,
   type ProductCreated,
+  type ProductNameChanged,
+  type ProductPriceChanged,
+  type StockReleased,
+  type StockReserved,
 } from "../../gen/eventmall/product/v1/events_pb";
 import { EventCodec } from "../kernel/event-codec";
 import type { ProjectedEvent, Projection } from "../kernel/projector";
@@ -28,6 +34,7 @@ const codec = new EventCodec([
   StockReleasedSchema,
 ]);
 
+type CatalogEvent = ProductCreated | ProductNameChanged | ProductPriceChanged | InventoryIncreased | InventoryDecreased | StockReserved | StockReleased;
 type Change = { name?: string; price?: bigint; inventory?: { increment: bigint } | { decrement: bigint } };
 
 export const orderCatalogProjection: Projection = {
@@ -37,21 +44,21 @@ export const orderCatalogProjection: Projection = {
   async apply(tx, event) {
     if (!event.streamId.startsWith(PRODUCT_STREAM_PREFIX) || !codec.knows(event.type)) return;
     const productId = event.streamId.slice(PRODUCT_STREAM_PREFIX.length);
-    const message = codec.decode(event.type, eventJson(event)).message as { $typeName: string; productId: string; changedAt?: Timestamp };
+    const message = codec.decode(event.type, eventJson(event)).message as CatalogEvent;
     if (message.productId !== productId) throw new Error(`event names product "${message.productId}" but sits in stream ${event.streamId}`);
-    if (event.type === ProductCreatedSchema.typeName) return created(tx, event, message as unknown as ProductCreated);
-    const m = message as { name?: string; price?: bigint; quantity?: bigint };
+    if (message.$typeName === "eventmall.product.v1.ProductCreated") return created(tx, event, message);
     const change = (newer: boolean): Change => {
-      switch (event.type) {
-        case ProductNameChangedSchema.typeName:
-          return newer ? { name: m.name! } : {};
-        case ProductPriceChangedSchema.typeName:
-          return newer ? { price: m.price! } : {};
-        case InventoryIncreasedSchema.typeName:
-        case StockReleasedSchema.typeName:
-          return { inventory: { increment: m.quantity! } };
-        default: // InventoryDecreased, StockReserved
-          return { inventory: { decrement: m.quantity! } };
+      switch (message.$typeName) {
+        case "eventmall.product.v1.ProductNameChanged":
+          return newer ? { name: message.name } : {};
+        case "eventmall.product.v1.ProductPriceChanged":
+          return newer ? { price: message.price } : {};
+        case "eventmall.product.v1.InventoryIncreased":
+        case "eventmall.product.v1.StockReleased":
+          return { inventory: { increment: message.quantity } };
+        case "eventmall.product.v1.InventoryDecreased":
+        case "eventmall.product.v1.StockReserved":
+          return { inventory: { decrement: message.quantity } };
       }
     };
     await changed(tx, event, productId, message.changedAt, change);
