@@ -3,6 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openReadDb, type ReadDb } from "../../src/kernel/read-db";
 import { CredentialConflict, CredentialStore, CredentialStoreFailure } from "../../src/member/credentials";
 import { createMigratedReadDb, createTestDatabase, READ_DB_PROVIDERS, type TestReadDb } from "../support/read-db";
+import { projections } from "../../services/projector/projections";
+
+describe("member_credential is write-side state", () => {
+  it("is declared by no projection, so rebuilds (which replace only declared tables) never touch it", () => {
+    for (const projection of projections) expect(projection.tables ?? [], projection.name).not.toContain("member_credential");
+  });
+});
 
 describe.each(READ_DB_PROVIDERS)("CredentialStore on %s", (provider) => {
   let database: TestReadDb;
