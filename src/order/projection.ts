@@ -6,8 +6,11 @@ import {
   OrderPlacedSchema,
   OrderRejectedSchema,
   OrderShippedSchema,
+  type OrderCancelled,
+  type OrderConfirmed,
   type OrderPlaced,
   type OrderRejected,
+  type OrderShipped,
 } from "../../gen/eventmall/order/v1/events_pb";
 import { EventCodec } from "../kernel/event-codec";
 import type { ProjectedEvent, Projection } from "../kernel/projector";
@@ -19,12 +22,7 @@ const ORDER_STREAM_PREFIX = `${ORDER_CATEGORY}-`;
 
 const codec = new EventCodec([OrderPlacedSchema, OrderConfirmedSchema, OrderRejectedSchema, OrderCancelledSchema, OrderShippedSchema]);
 
-const STATUS_AFTER: Record<string, OrderStatus> = {
-  [OrderConfirmedSchema.typeName]: "confirmed",
-  [OrderRejectedSchema.typeName]: "rejected",
-  [OrderCancelledSchema.typeName]: "cancelled",
-  [OrderShippedSchema.typeName]: "shipped",
-};
+type OrderEvent = OrderPlaced | OrderConfirmed | OrderRejected | OrderCancelled | OrderShipped;
 
 export const orderProjection: Projection = {
   name: "order",
@@ -34,27 +32,38 @@ export const orderProjection: Projection = {
   async apply(tx, event) {
     if (!event.streamId.startsWith(ORDER_STREAM_PREFIX) || !codec.knows(event.type)) return;
     const orderId = event.streamId.slice(ORDER_STREAM_PREFIX.length);
-    const message = codec.decode(event.type, eventJson(event)).message as { orderId: string };
+    const message = codec.decode(event.type, eventJson(event)).message as OrderEvent;
     if (message.orderId !== orderId) throw new Error(`event names order "${message.orderId}" but sits in stream ${event.streamId}`);
-    if (event.type === OrderPlacedSchema.typeName) return placed(tx, event, message as OrderPlaced);
-    const status = STATUS_AFTER[event.type]!;
-    const rejection = event.type === OrderRejectedSchema.typeName ? (message as OrderRejected) : undefined;
-    const at = eventTime(message, event);
+    if (message.$typeName === "eventmall.order.v1.OrderPlaced") return placed(tx, event, message);
     const row = await tx.order.findUnique({ where: { id: orderId }, select: { revision: true } });
     if (!row) throw new Error(`order ${orderId} is not in the read model yet (${event.type} at revision ${event.revision})`);
     // A retried event older than what the row shows must not roll the status back.
     if (event.revision <= row.revision) return;
+    const { status, at, rejection } = outcome(message);
     await tx.order.update({
       where: { id: orderId },
       data: {
         status,
-        updatedAt: at,
+        updatedAt: at ? timestampDate(at) : event.created,
         revision: event.revision,
         ...(rejection ? { rejectReason: rejection.reason, rejectedLine: rejection.line } : {}),
       },
     });
   },
 };
+
+function outcome(event: Exclude<OrderEvent, OrderPlaced>): { status: OrderStatus; at?: Timestamp; rejection?: OrderRejected } {
+  switch (event.$typeName) {
+    case "eventmall.order.v1.OrderConfirmed":
+      return { status: "confirmed", at: event.confirmedAt };
+    case "eventmall.order.v1.OrderRejected":
+      return { status: "rejected", at: event.rejectedAt, rejection: event };
+    case "eventmall.order.v1.OrderCancelled":
+      return { status: "cancelled", at: event.cancelledAt };
+    case "eventmall.order.v1.OrderShipped":
+      return { status: "shipped", at: event.shippedAt };
+  }
+}
 
 async function placed(tx: ReadTx, event: ProjectedEvent, e: OrderPlaced): Promise<void> {
   const existing = await tx.order.findUnique({ where: { id: e.orderId }, select: { id: true } });
@@ -84,10 +93,4 @@ async function placed(tx: ReadTx, event: ProjectedEvent, e: OrderPlaced): Promis
       },
     },
   });
-}
-
-function eventTime(message: object, event: ProjectedEvent): Date {
-  const m = message as { confirmedAt?: Timestamp; rejectedAt?: Timestamp; cancelledAt?: Timestamp; shippedAt?: Timestamp };
-  const at = m.confirmedAt ?? m.rejectedAt ?? m.cancelledAt ?? m.shippedAt;
-  return at ? timestampDate(at) : event.created;
 }
