@@ -37,6 +37,7 @@ beforeAll(async () => {
     startService("command", { ...tls, COMMAND_PORT: "0", COMMAND_CONTEXTS: "product", EVENTSTORE_CONNECTION_STRING: store.connectionString }),
     startService("query", { ...tls, QUERY_PORT: "0", READ_DATABASE_URL: readDb.url }),
   );
+  await Promise.all(services.map((service) => listeningUrl(service)));
 }, 120_000);
 
 afterAll(async () => {
