@@ -105,5 +105,5 @@ describe("two projector processes on one group", () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const again = new Map((await db.product.findMany()).map((row) => [row.id, row]));
     for (const product of products) expect(again.get(product.id)?.inventory).toBe(product.expected);
-  }, 120_000);
+  }, 180_000);
 });
