@@ -5,7 +5,6 @@ import type { AppendOutcome, EventLog, ExpectedRevision, ProposedEvent } from ".
 import {
   EXPECTED_CASES,
   expectedRevisionOf,
-  parseUint64,
   proposedEvent,
   proposedSize,
   streamIdentifier,
@@ -14,10 +13,10 @@ import {
 import { BadRequest, maximumAppendSizeExceeded, streamDeleted, toServiceError } from "./errors";
 import { anyPb, emptyPb, sharedPb, statusPb, streamsPb } from "./proto";
 import { ResponseBatch } from "./framed-writes";
+import { type BatchAppendRequest, encodeBatchAppendSuccess } from "./batch-append-codec";
 
 type AppendReq = InstanceType<typeof streamsPb.AppendReq>;
 type AppendResp = InstanceType<typeof streamsPb.AppendResp>;
-type BatchAppendReq = InstanceType<typeof streamsPb.BatchAppendReq>;
 type BatchAppendResp = InstanceType<typeof streamsPb.BatchAppendResp>;
 
 /** EventStoreDB's default --max-append-size. */
@@ -128,7 +127,7 @@ export class BatchAppendCalls {
 }
 
 export function batchAppendHandler(log: EventLog, calls: BatchAppendCalls) {
-  return (call: ServerDuplexStream<BatchAppendReq, BatchAppendResp>) => {
+  return (call: ServerDuplexStream<BatchAppendRequest, BatchAppendResp>) => {
     const open = new Map<string, PendingBatch>();
     // Batches already answered with an error: their remaining requests are ignored (one answer per id).
     const rejected = new Set<string>();
@@ -147,57 +146,57 @@ export function batchAppendHandler(log: EventLog, calls: BatchAppendCalls) {
       flush();
       call.end();
     };
-    const reply = (response: BatchAppendResp) => {
+    const reply = (response: BatchAppendResp | Buffer) => {
       if (!isOpen()) return;
-      responses.message(response.serializeBinary());
+      responses.message(Buffer.isBuffer(response) ? response : response.serializeBinary());
       if (!flushScheduled) {
         flushScheduled = true;
         setImmediate(flush);
       }
     };
-    call.on("data", (request: BatchAppendReq) => {
+    call.on("data", (request: BatchAppendRequest) => {
       if (ended) return;
-      const correlation = request.getCorrelationId();
-      const key = correlation ? correlation.serializeBinary().toString() : "";
+      const correlationBytes = request.correlation;
+      const correlation = correlationBytes && sharedPb.UUID.deserializeBinary(correlationBytes);
+      const key = correlationBytes ? correlationBytes.toString("latin1") : "";
       if (rejected.has(key)) {
-        if (request.getIsFinal()) rejected.delete(key);
+        if (request.isFinal) rejected.delete(key);
         return;
       }
       let batch = open.get(key);
       try {
-        if (!correlation) throw new BadRequest("A correlation id is required.");
+        if (!correlationBytes) throw new BadRequest("A correlation id is required.");
         if (!batch) {
-          if (!request.hasOptions()) throw new BadRequest("The first request of a batch must carry its options.");
+          if (!request.options) throw new BadRequest("The first request of a batch must carry its options.");
           if (open.size >= MAX_OPEN_BATCHES) throw new BadRequest("Too many unfinished batches.");
-          const options = request.getOptions()!;
-          batch = {
-            streamName: streamNameOf(options.getStreamIdentifier()),
-            expected: batchExpected(options),
-            events: [],
-            size: 0,
-          };
+          batch = { ...request.options(), events: [], size: 0 };
           open.set(key, batch);
         }
-        for (const message of request.getProposedMessagesList()) {
-          const event = proposedEvent(message);
+        for (const proposed of request.proposed) {
+          const event = proposed();
           batch.size += proposedSize(event);
           if (batch.size > MAX_APPEND_SIZE) throw maximumAppendSizeExceeded(MAX_APPEND_SIZE);
           batch.events.push(event);
         }
       } catch (error) {
         open.delete(key);
-        if (!request.getIsFinal()) rejected.add(key);
+        if (!request.isFinal) rejected.add(key);
         reply(errorResponse(correlation, batch?.streamName ?? "", error));
         return;
       }
-      if (!request.getIsFinal()) return;
+      if (!request.isFinal) return;
       open.delete(key);
       const done = batch;
       inFlight += 1;
       log
         .append(done.streamName, done.expected, done.events)
         .then(
-          (outcome) => reply(batchResponse(correlation!, done, outcome)),
+          (outcome) =>
+            reply(
+              outcome.ok
+                ? encodeBatchAppendSuccess(correlationBytes, done.streamName, done.expected, outcome.revision, outcome.position)
+                : batchResponse(correlation!, done, outcome),
+            ),
           (error) => reply(errorResponse(correlation, done.streamName, error)),
         )
         .finally(() => {
@@ -219,21 +218,6 @@ export function batchAppendHandler(log: EventLog, calls: BatchAppendCalls) {
     call.on("close", forget);
     call.on("cancelled", forget);
   };
-}
-
-function batchExpected(options: InstanceType<typeof streamsPb.BatchAppendReq.Options>): ExpectedRevision {
-  switch (options.getExpectedStreamPositionCase()) {
-    case streamsPb.BatchAppendReq.Options.ExpectedStreamPositionCase.STREAM_POSITION:
-      return { kind: "exact", revision: parseUint64(options.getStreamPosition(), "expected revision") };
-    case streamsPb.BatchAppendReq.Options.ExpectedStreamPositionCase.NO_STREAM:
-      return { kind: "no_stream" };
-    case streamsPb.BatchAppendReq.Options.ExpectedStreamPositionCase.ANY:
-      return { kind: "any" };
-    case streamsPb.BatchAppendReq.Options.ExpectedStreamPositionCase.STREAM_EXISTS:
-      return { kind: "stream_exists" };
-    default:
-      throw new BadRequest("An expected stream revision is required.");
-  }
 }
 
 function baseResponse(correlation: InstanceType<typeof sharedPb.UUID> | undefined, streamName: string): BatchAppendResp {

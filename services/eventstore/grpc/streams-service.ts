@@ -5,6 +5,7 @@ import { appendHandler, BatchAppendCalls, batchAppendHandler } from "./append";
 import { deleteHandler, tombstoneHandler } from "./delete";
 import { streamsGrpc } from "./proto";
 import { readHandler } from "./read";
+import { decodeBatchAppendReq } from "./batch-append-codec";
 import { SubscriptionRegistry } from "./subscription";
 
 export function streamsService(log: EventLog) {
@@ -27,7 +28,8 @@ export function streamsService(log: EventLog) {
   const fastDefinition = {
     ...definition,
     read: passBytes(definition.read),
-    batchAppend: passBytes(definition.batchAppend),
+    // BatchAppend requests are decoded straight into plain values (batch-append-codec.ts).
+    batchAppend: { ...passBytes(definition.batchAppend), requestDeserialize: decodeBatchAppendReq },
   };
   return {
     definition: fastDefinition as unknown as typeof definition,
