@@ -6,6 +6,7 @@ import { openSqliteEventLog } from "./sqlite-log";
 import { streamsService } from "./grpc/streams-service";
 import { serverFeaturesService, type RegisteredService } from "./grpc/server-features";
 import { persistentSubscriptionsService } from "./persistent";
+import { rejectUnparsableRequests, tolerantDeserializers } from "./grpc/unparsable-requests";
 
 export interface StartEventStoreOptions {
   host?: string;
@@ -43,8 +44,9 @@ export async function startEventStore(options: StartEventStoreOptions = {}): Pro
   const server = new Server({
     "grpc.max_receive_message_length": MAX_RECEIVE_MESSAGE_BYTES,
     "grpc.max_send_message_length": MAX_SEND_MESSAGE_BYTES,
+    interceptors: [rejectUnparsableRequests],
   });
-  for (const service of services) server.addService(service.definition, service.implementation);
+  for (const service of services) server.addService(tolerantDeserializers(service.definition), service.implementation);
   let port: number;
   try {
     port = await new Promise<number>((resolve, reject) =>
