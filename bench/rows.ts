@@ -90,7 +90,7 @@ export function peerRows(results: PeerStoreResult[], appendConcurrency: number[]
       continue;
     }
     store.appends.forEach((load, i) =>
-      rows.push({ section: "4", measure: `${store.store}: appends, ${appendConcurrency[i]} in flight`, value: loadValue(load) }),
+      rows.push({ section: "4", measure: `${store.store}: appends, ${appendConcurrency[i]} in flight`, value: loadValue(load), note: load.firstError ? `first error: ${load.firstError}` : undefined }),
     );
     if (store.rehydrate) {
       const note = store === results[0] ? "benchmark 1's full replay" : "aggregateStream with the Product decider's evolve";
