@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Client, Metadata, Server, ServerCredentials, credentials, type ServerWritableStream } from "@grpc/grpc-js";
 import { ResponseBatch } from "../../services/eventstore/grpc/framed-writes";
+import { rejectUnparsableRequests } from "../../services/eventstore/grpc/unparsable-requests";
 import { encodeReadEvent } from "../../services/eventstore/grpc/read-encoding";
 import type { StoredEvent } from "../../services/eventstore/log";
 
@@ -40,7 +41,8 @@ describe("batched Read responses", () => {
   it("arrive as the same messages in order, across several batches", async () => {
     const total = 3000;
     let batched: boolean | undefined;
-    const server = new Server();
+    // With the store's own interceptor in front, as in server.ts.
+    const server = new Server({ interceptors: [rejectUnparsableRequests] });
     server.addService(definition, {
       stream: (call: ServerWritableStream<Buffer, Buffer>) => {
         const batch = new ResponseBatch(call as never);

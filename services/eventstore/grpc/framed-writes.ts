@@ -3,10 +3,11 @@
 // 10,000-event read cost 10,000 writes. Here a page of responses is encoded straight into one buffer of
 // gRPC length-prefixed messages and handed to grpc-js as one "message" that it writes as is.
 //
-// This relies on one grpc-js (1.x) internal: the call object behind a server stream has a
+// This relies on grpc-js (1.x) internals: the base call behind a server stream (reached through the
+// interceptors' `nextCall` links; interceptors pass messages on untouched) has a
 // `serializeMessage(value)` that returns the framed bytes to write. It is replaced per call, only for
-// values of type FramedMessages; everything else goes through grpc-js unchanged. Where the internal is
-// absent (another grpc-js, or interceptors in front), responses are written one by one, as before.
+// values of type FramedMessages; everything else goes through grpc-js unchanged. Where the internals
+// are absent (another grpc-js), responses are written one by one, as before.
 import type { ServerWritableStream } from "@grpc/grpc-js";
 import { ByteWriter, writeReadResp } from "./read-encoding";
 import type { ReadEvent } from "../log";
@@ -17,7 +18,18 @@ export class FramedMessages {
 }
 
 interface FramingCall {
-  serializeMessage(value: unknown): Buffer;
+  serializeMessage?(value: unknown): Buffer;
+  nextCall?: FramingCall;
+}
+
+/** The base call under any interceptors, if it frames messages as expected. */
+function framingCall(call: ServerWritableStream<unknown, unknown>): FramingCall | undefined {
+  let inner = (call as unknown as { call?: FramingCall }).call;
+  for (let depth = 0; inner && depth < 16; depth += 1) {
+    if (typeof inner.serializeMessage === "function") return inner;
+    inner = inner.nextCall;
+  }
+  return undefined;
 }
 
 const enabled = new WeakSet<object>();
@@ -25,9 +37,9 @@ const enabled = new WeakSet<object>();
 /** Lets `call` take FramedMessages values. Returns false if this grpc-js does not allow it. */
 export function acceptFramedMessages(call: ServerWritableStream<unknown, unknown>): boolean {
   if (enabled.has(call)) return true;
-  const inner = (call as unknown as { call?: Partial<FramingCall> }).call;
+  const inner = framingCall(call);
   const original = inner?.serializeMessage;
-  if (!inner || typeof original !== "function") return false;
+  if (!inner || !original) return false;
   inner.serializeMessage = (value: unknown) => (value instanceof FramedMessages ? value.bytes : original.call(inner, value));
   enabled.add(call);
   return true;
