@@ -163,14 +163,21 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
  * the same code it uses for a response it cannot encode). The bytes came from the caller, so
  * gRPC and gRPC-Web callers get INVALID_ARGUMENT instead: the status is rewritten in the headers
  * (trailers-only answers) or trailers on its way out. Connect-protocol callers still see the
- * library's code in the JSON error body.
+ * library's code in the JSON error body. Status messages are also capped in length.
  */
+const MAX_STATUS_MESSAGE_CHARS = 1024;
+const MAX_STATUS_DETAILS_CHARS = 8192;
+
 function blameUnparsableRequests(res: Parameters<Parameters<typeof createPlaintextListener>[0]>[1]): void {
   const rewrite = (headers: unknown) => {
     if (!headers || typeof headers !== "object") return;
     const fields = headers as Record<string, unknown>;
     const message = String(fields["grpc-message"] ?? "");
     if (String(fields["grpc-status"]) === "13" && /^parse(%20| )binary/.test(message)) fields["grpc-status"] = "3";
+    // A message quoting a huge input would make a header block clients refuse (FRAME_SIZE_ERROR).
+    if (message.length > MAX_STATUS_MESSAGE_CHARS) fields["grpc-message"] = `${message.slice(0, MAX_STATUS_MESSAGE_CHARS).replace(/%[0-9A-Fa-f]?$/, "")}...`;
+    // Likewise error details quoting it: the status code and message still reach the caller.
+    if (String(fields["grpc-status-details-bin"] ?? "").length > MAX_STATUS_DETAILS_CHARS) delete fields["grpc-status-details-bin"];
   };
   const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => unknown;
   (res as { writeHead: unknown }).writeHead = (...args: unknown[]) => {

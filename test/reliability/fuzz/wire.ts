@@ -26,11 +26,22 @@ export function grpcFrame(payload: Uint8Array, options: { compressed?: boolean; 
 }
 
 export class WireClient {
-  private readonly session: http2.ClientHttp2Session;
+  private current: http2.ClientHttp2Session;
 
-  constructor(baseUrl: string) {
-    this.session = http2.connect(baseUrl);
-    this.session.on("error", () => {}); // a reset session shows up as a failed request
+  constructor(private readonly baseUrl: string) {
+    this.current = this.connect();
+  }
+
+  private connect(): http2.ClientHttp2Session {
+    const session = http2.connect(this.baseUrl);
+    session.on("error", () => {}); // a reset session shows up as a failed request
+    return session;
+  }
+
+  /** The connection, replaced when the server has closed it (GOAWAY): later inputs still get tried. */
+  private get session(): http2.ClientHttp2Session {
+    if (this.current.closed || this.current.destroyed) this.current = this.connect();
+    return this.current;
   }
 
   /** Sends `body` (already framed, any bytes) to a gRPC method; resolves with grpc-status. */
@@ -51,7 +62,11 @@ export class WireClient {
       stream.on("response", take);
       stream.on("trailers", take);
       stream.on("data", () => {});
-      stream.on("error", reject);
+      // A stream the server's answer broke (e.g. an oversized header): a failure to report, not a test crash.
+      stream.on("error", (error: Error) => {
+        status = "-2";
+        message = error.message;
+      });
       stream.on("close", () => {
         // gRPC's HTTP mapping: a route the server does not know (404) is UNIMPLEMENTED.
         if (status === undefined && stream.rstCode === http2.constants.NGHTTP2_CANCEL) resolve({ code: -1, message: `no answer within ${ANSWER_TIMEOUT_MS} ms` });
@@ -91,6 +106,6 @@ export class WireClient {
   }
 
   close(): void {
-    this.session.close();
+    this.current.close();
   }
 }
