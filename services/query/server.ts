@@ -41,7 +41,7 @@ export function startQueryServer(options: QueryServerOptions) {
   // One line per context.
   const contexts: Record<string, () => ServiceBinding[]> = {
     product: () => [bind(ProductQueryService, productQueryService(db, readYourWrites))],
-    member: () => [bind(MemberQueryService, memberQueryService(db, tokens))],
+    member: () => [bind(MemberQueryService, memberQueryService(db, tokens, readYourWrites))],
     order: () => [bind(OrderQueryService, orderQueryService(db, tokens))],
     report: () => [bind(ReportQueryService, reportQueryService(db, readYourWrites))],
   };
