@@ -3,11 +3,9 @@
 // hashes are never logged, returned or put in any event: hashes live in the member_credential
 // table (credentials.ts), which withdrawal erases.
 import { randomUUID } from "node:crypto";
-import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { EventStoreDBClient } from "@eventstore/db-client";
-import { WriteResultSchema, type WriteResult } from "../../gen/eventmall/common/v1/command_pb";
 import { MemberCommandService } from "../../gen/eventmall/member/v1/commands_pb";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb";
 import { ADMIN_ROLE, authenticate, requireRole, type Caller, type TokenService } from "../kernel/auth";
@@ -16,9 +14,9 @@ import { DomainRuleViolation, type FieldViolation } from "../kernel/decider";
 import type { EventMetadata } from "../kernel/event-codec";
 import { ERROR_DOMAIN, alreadyExists, failedPrecondition, invalidArgument, notFound, permissionDenied, unauthenticated } from "../kernel/grpc/errors";
 import { CORRELATION_HEADER, requestMetadata } from "../kernel/metadata";
-import { encodePositionToken } from "../kernel/read-your-writes";
 import type { ReadDb } from "../kernel/read-db";
 import type { AggregateRepository, HandleResult } from "../kernel/repository";
+import { writeResult } from "../kernel/write-result";
 import { CredentialConflict, CredentialStore } from "./credentials";
 import { emailKey, holdsEmail, holdsLoginId, memberCommandViolations, type MemberCommand, type MemberEvent, type MemberState } from "./decider";
 import { DEFAULT_RESERVATION_GRACE_MS, IdentifierReservations, IdentifierTaken } from "./identifiers";
@@ -280,13 +278,4 @@ export function memberCommandService(deps: MemberCommandDependencies): ServiceIm
       return { accessToken: issued.token, expiresAt: timestampFromDate(issued.expiresAt), memberId: account.memberId, roles };
     },
   };
-}
-
-function writeResult(outcome: HandleResult<unknown, unknown>): WriteResult {
-  const commitPosition = outcome.commitPosition ?? 0n;
-  return create(WriteResultSchema, {
-    streamRevision: outcome.revision ?? 0n,
-    commitPosition,
-    positionToken: encodePositionToken(commitPosition),
-  });
 }

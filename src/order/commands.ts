@@ -2,9 +2,7 @@
 // Prices come from the order context's own catalog in the read database, never from a call to
 // the product services; stock is taken afterwards by the stock reservation process.
 import { randomUUID } from "node:crypto";
-import { create } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import { WriteResultSchema, type WriteResult } from "../../gen/eventmall/common/v1/command_pb";
 import { OrderCommandService, type PlaceOrderRequest } from "../../gen/eventmall/order/v1/commands_pb";
 import { ADMIN_ROLE, authenticate, requireRole, type TokenService } from "../kernel/auth";
 import { commandErrorToStatus, type ErrorLogger } from "../kernel/command-errors";
@@ -13,6 +11,7 @@ import { failedPrecondition, invalidArgument, notFound, permissionDenied } from 
 import { CORRELATION_HEADER, requestMetadata } from "../kernel/metadata";
 import type { ReadDb } from "../kernel/read-db";
 import type { HandleResult } from "../kernel/repository";
+import { writeResult } from "../kernel/write-result";
 import type { DeliveryDetails, OrderCommand, PricedLine } from "./decider";
 import type { OrderRepository } from "./stock-reservation";
 
@@ -144,14 +143,5 @@ async function priceLines(db: ReadDb, lines: RequestedLine[]): Promise<PricedLin
       throw failedPrecondition(`product ${line.productId} is not in the catalog`, "UNKNOWN_PRODUCT", line.productId);
     }
     return { productId: line.productId, productName: product.name, unitPrice: product.price, quantity: line.quantity };
-  });
-}
-
-function writeResult(outcome: HandleResult<unknown, unknown>): WriteResult {
-  const commitPosition = outcome.commitPosition ?? 0n;
-  return create(WriteResultSchema, {
-    streamRevision: outcome.revision ?? 0n,
-    commitPosition,
-    positionToken: commitPosition.toString(),
   });
 }

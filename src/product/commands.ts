@@ -1,9 +1,7 @@
 // ProductCommandService: validates requests, runs the Product decider through the
 // repository and answers with where the events landed.
 import { randomUUID } from "node:crypto";
-import { create } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import { WriteResultSchema, type WriteResult } from "../../gen/eventmall/common/v1/command_pb";
 import { ProductCommandService } from "../../gen/eventmall/product/v1/commands_pb";
 import { ADMIN_ROLE, authenticate, requireRole, type TokenService } from "../kernel/auth";
 import { commandErrorToStatus, type ErrorLogger } from "../kernel/command-errors";
@@ -11,7 +9,7 @@ import type { FieldViolation } from "../kernel/decider";
 import { invalidArgument } from "../kernel/grpc/errors";
 import { CORRELATION_HEADER, requestMetadata } from "../kernel/metadata";
 import type { AggregateRepository, HandleResult } from "../kernel/repository";
-import { encodePositionToken } from "../kernel/read-your-writes";
+import { writeResult } from "../kernel/write-result";
 import { productCommandViolations, type ProductCommand, type ProductEvent, type ProductState } from "./decider";
 
 export type ProductRepository = AggregateRepository<ProductState, ProductCommand, ProductEvent>;
@@ -94,15 +92,6 @@ export function productCommandService(deps: ProductCommandDependencies): Service
       return { result: writeResult(outcome), inventory: inventoryOf(outcome.state) };
     },
   };
-}
-
-function writeResult(outcome: HandleResult<unknown, unknown>): WriteResult {
-  const commitPosition = outcome.commitPosition ?? 0n;
-  return create(WriteResultSchema, {
-    streamRevision: outcome.revision ?? 0n,
-    commitPosition,
-    positionToken: encodePositionToken(commitPosition),
-  });
 }
 
 function inventoryOf(state: ProductState): bigint {
