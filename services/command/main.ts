@@ -6,6 +6,7 @@ import { createEventStoreClient } from "../../src/kernel/event-store";
 import { serveMetricsIfConfigured } from "../../src/kernel/metrics";
 import { openReadDb, type ReadDb } from "../../src/kernel/read-db";
 import { startCommandServer } from "./server";
+import { stopOnSignals } from "../../src/kernel/shutdown";
 
 const logger = pino({ name: "command", level: loadConfig().logLevel });
 
@@ -36,25 +37,17 @@ async function main(): Promise<void> {
   console.log(`command service listening on ${server.url}`);
   logger.info({ url: server.url }, "listening");
 
-  let stopping = false;
-  const stop = async (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "shutting down");
-    try {
+  stopOnSignals(
+    logger,
+    async () => {
       await server.close();
       await metrics.server?.close();
       await eventStore.dispose();
       await readDb?.$disconnect();
       if (credentialsDb !== readDb) await credentialsDb?.$disconnect();
-      process.exit(0);
-    } catch (error) {
-      logger.error({ err: error }, "unclean shutdown");
-      process.exit(1);
-    }
-  };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
+    },
+    { exitWhenDone: true },
+  );
 }
 
 /** The credentials database (the read database's client when both URLs are one), checked to be migrated. */

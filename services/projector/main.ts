@@ -8,6 +8,7 @@ import { ProjectionStatusRecorder } from "../../src/kernel/projection-status";
 import { startProjector } from "../../src/kernel/projector";
 import { openReadDb } from "../../src/kernel/read-db";
 import { projections, reactors } from "./projections";
+import { stopOnSignals } from "../../src/kernel/shutdown";
 
 const config = loadConfig();
 const log = pino({ name: "projector", level: config.logLevel });
@@ -37,24 +38,11 @@ const health =
     : await startGrpcServer({ name: "projector", host: config.host, port: config.projector.healthPort, services: [], logger: log });
 if (health) log.info({ url: health.url }, "projector health listening");
 
-let stopping = false;
-async function shutdown(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  log.info({ signal }, "shutting down");
-  try {
-    await health?.close();
-    await projector.stop();
-    await statusRecorder.close();
-    await metrics.server?.close();
-    await client.dispose();
-    await db.$disconnect();
-    log.info("stopped");
-  } catch (error) {
-    log.error({ err: error }, "error during shutdown");
-    process.exitCode = 1;
-  }
-}
-process.on("SIGINT", () => void shutdown("SIGINT"));
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
-process.on("unhandledRejection", (error) => log.error({ err: error }, "unhandled rejection"));
+stopOnSignals(log, async () => {
+  await health?.close();
+  await projector.stop();
+  await statusRecorder.close();
+  await metrics.server?.close();
+  await client.dispose();
+  await db.$disconnect();
+});

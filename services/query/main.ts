@@ -6,6 +6,7 @@ import { createEventStoreClient } from "../../src/kernel/event-store";
 import { serveMetricsIfConfigured } from "../../src/kernel/metrics";
 import { openReadDb } from "../../src/kernel/read-db";
 import { startQueryServer } from "./server";
+import { stopOnSignals } from "../../src/kernel/shutdown";
 
 const config = loadConfig();
 const log = pino({ name: "query", level: config.logLevel });
@@ -26,22 +27,9 @@ const server = await startQueryServer({
 });
 log.info({ url: server.url }, "query service listening");
 
-let stopping = false;
-async function shutdown(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  log.info({ signal }, "shutting down");
-  try {
-    await server.close();
-    await metrics.server?.close();
-    await eventStore.dispose();
-    await db.$disconnect();
-    log.info("stopped");
-  } catch (error) {
-    log.error({ err: error }, "error during shutdown");
-    process.exitCode = 1;
-  }
-}
-process.on("SIGINT", () => void shutdown("SIGINT"));
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
-process.on("unhandledRejection", (error) => log.error({ err: error }, "unhandled rejection"));
+stopOnSignals(log, async () => {
+  await server.close();
+  await metrics.server?.close();
+  await eventStore.dispose();
+  await db.$disconnect();
+});
