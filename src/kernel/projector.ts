@@ -22,6 +22,7 @@ import { readMetadata } from "./event-codec";
 import type { ReadDb } from "./read-db";
 
 export type { ProjectedEvent, Projection, ProjectionFilter } from "./projector-checkpoint";
+export { eventJson } from "./projector-checkpoint";
 
 /**
  * A process that answers events with commands instead of read-model writes (a process manager).

@@ -13,7 +13,7 @@ import {
   type MemberWithdrawn,
 } from "../../gen/eventmall/member/v1/events_pb";
 import { EventCodec } from "../kernel/event-codec";
-import type { ProjectedEvent, Projection } from "../kernel/projector";
+import { eventJson, type ProjectedEvent, type Projection } from "../kernel/projector";
 import type { ReadTx } from "../kernel/read-db";
 
 export const MEMBER_STREAM_PREFIX = "member-";
@@ -105,10 +105,4 @@ async function changed(
 
 function when(timestamp: Timestamp | undefined, event: ProjectedEvent): Date {
   return timestamp ? timestampDate(timestamp) : event.created;
-}
-
-function eventJson(event: ProjectedEvent): unknown {
-  if (event.data instanceof Uint8Array) return JSON.parse(Buffer.from(event.data).toString("utf8"));
-  if (typeof event.data === "string") throw new Error(`event data of ${event.type} is not valid JSON`);
-  return event.data;
 }

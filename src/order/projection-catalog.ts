@@ -18,9 +18,8 @@ import {
   type StockReserved,
 } from "../../gen/eventmall/product/v1/events_pb";
 import { EventCodec } from "../kernel/event-codec";
-import type { ProjectedEvent, Projection } from "../kernel/projector";
+import { eventJson, type ProjectedEvent, type Projection } from "../kernel/projector";
 import type { ReadTx } from "../kernel/read-db";
-import { eventJson } from "./event-json";
 
 const PRODUCT_STREAM_PREFIX = "product-";
 

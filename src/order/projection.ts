@@ -13,10 +13,9 @@ import {
   type OrderShipped,
 } from "../../gen/eventmall/order/v1/events_pb";
 import { EventCodec } from "../kernel/event-codec";
-import type { ProjectedEvent, Projection } from "../kernel/projector";
+import { eventJson, type ProjectedEvent, type Projection } from "../kernel/projector";
 import type { ReadTx } from "../kernel/read-db";
 import { ORDER_CATEGORY, type OrderStatus } from "./decider";
-import { eventJson } from "./event-json";
 
 const ORDER_STREAM_PREFIX = `${ORDER_CATEGORY}-`;
 

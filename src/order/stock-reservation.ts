@@ -11,11 +11,10 @@ import {
 } from "../../gen/eventmall/order/v1/events_pb";
 import { DomainRuleViolation } from "../kernel/decider";
 import { EventCodec, readMetadata, type EventMetadata } from "../kernel/event-codec";
-import type { ProjectedEvent, Reactor } from "../kernel/projector";
+import { eventJson, type ProjectedEvent, type Reactor } from "../kernel/projector";
 import type { AggregateRepository } from "../kernel/repository";
 import type { ProductCommand, ProductEvent, ProductState } from "../product/decider";
 import { ORDER_CATEGORY, type OrderCommand, type OrderEvent, type OrderState } from "./decider";
-import { eventJson } from "./event-json";
 
 export type OrderRepository = AggregateRepository<OrderState, OrderCommand, OrderEvent>;
 export type ProductRepository = AggregateRepository<ProductState, ProductCommand, ProductEvent>;

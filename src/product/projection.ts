@@ -19,7 +19,7 @@ import {
   type StockReserved,
 } from "../../gen/eventmall/product/v1/events_pb";
 import { EventCodec } from "../kernel/event-codec";
-import type { ProjectedEvent, Projection } from "../kernel/projector";
+import { eventJson, type ProjectedEvent, type Projection } from "../kernel/projector";
 import type { ReadTx } from "../kernel/read-db";
 
 export const PRODUCT_STREAM_PREFIX = "product-";
@@ -132,10 +132,4 @@ async function changed(tx: ReadTx, event: ProjectedEvent, changedAt: Timestamp |
 
 function when(timestamp: Timestamp | undefined, event: ProjectedEvent): Date {
   return timestamp ? timestampDate(timestamp) : event.created;
-}
-
-function eventJson(event: ProjectedEvent): unknown {
-  if (event.data instanceof Uint8Array) return JSON.parse(Buffer.from(event.data).toString("utf8"));
-  if (typeof event.data === "string") throw new Error(`event data of ${event.type} is not valid JSON`);
-  return event.data;
 }

@@ -11,7 +11,7 @@ import {
 } from "../../gen/eventmall/product/v1/events_pb";
 import { Prisma } from "../generated/read-db/sqlite/client";
 import { EventCodec } from "../kernel/event-codec";
-import type { ProjectedEvent, Projection } from "../kernel/projector";
+import { eventJson, type ProjectedEvent, type Projection } from "../kernel/projector";
 import type { ReadTx } from "../kernel/read-db";
 import { PRODUCT_STREAM_PREFIX } from "../product/projection";
 
@@ -91,10 +91,4 @@ function movementOf(event: ProjectedEvent): Movement | undefined {
 
 function day(timestamp: Timestamp | undefined, event: ProjectedEvent): string {
   return (timestamp ? timestampDate(timestamp) : event.created).toISOString().slice(0, 10);
-}
-
-function eventJson(event: ProjectedEvent): unknown {
-  if (event.data instanceof Uint8Array) return JSON.parse(Buffer.from(event.data).toString("utf8"));
-  if (typeof event.data === "string") throw new Error(`event data of ${event.type} is not valid JSON`);
-  return event.data;
 }
