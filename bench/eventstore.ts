@@ -1,9 +1,8 @@
 // Benchmark of the embedded store through the official client, against raw better-sqlite3 inserts of
 // the same rows at the same durability as the ceiling. `npm run bench:eventstore`; stops by itself.
 // The store runs as its own process (as in production), on a temporary data file.
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { EventStoreDBClient, jsonEvent } from "@eventstore/db-client";
@@ -11,6 +10,7 @@ import { EventTable, DURABILITY, nowTicks, openDatabase } from "../services/even
 import { openSqliteEventLog } from "../services/eventstore/sqlite-log";
 import { encodeReadEvent } from "../services/eventstore/grpc/read-encoding";
 import { clientDecodeMillis, preEncodedAppendsPerSecond, rawRead } from "./eventstore-raw-client";
+import { processCpuMillis, startEventStoreProcess } from "./lib/processes";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const STREAMS = 1000;
@@ -36,29 +36,6 @@ function median(values: number[]): number {
 
 function payload(n: number) {
   return { orderId: `order-${n}`, amount: n % 1000, currency: "EUR", lines: [{ sku: "sku-1", quantity: 1 }] };
-}
-
-function startStore(dataFile: string): Promise<{ child: ChildProcess; connectionString: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "services/eventstore/main.ts", "--port", "0", "--data-file", dataFile], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    let output = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (\S+) port=/.exec(output);
-      if (match) resolve({ child, connectionString: match[1]! });
-    });
-    child.on("exit", (code) => reject(new Error(`store exited with ${code}: ${output}`)));
-  });
-}
-
-/** CPU time (ms) a process has used so far, from /proc (Linux). */
-function processCpuMillis(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  const ticksPerSecond = 100;
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
 }
 
 async function appendsPerSecond(client: EventStoreDBClient, total: number, inFlight: number, prefix: string): Promise<number> {
@@ -202,7 +179,8 @@ async function subscriptionEventsPerSecond(client: EventStoreDBClient): Promise<
 async function main(): Promise<void> {
   const loadBefore = loadavg()[0]!;
   const dir = mkdtempSync(path.join(tmpdir(), "eventstore-bench-"));
-  const { child, connectionString } = await startStore(path.join(dir, "store.db"));
+  const store = await startEventStoreProcess(path.join(dir, "store.db"));
+  const { child, connectionString } = store;
   const client = EventStoreDBClient.connectionString(connectionString);
   const rows: Row[] = [];
   try {
@@ -284,7 +262,7 @@ async function main(): Promise<void> {
     rows.push({ measure: `catch-up subscription over ${SUBSCRIPTION_EVENTS.toLocaleString("en")} events (events/s)`, value: subscription.toFixed(0) });
   } finally {
     await client.dispose().catch(() => {});
-    child.kill("SIGTERM");
+    await store.stop();
     rmSync(dir, { recursive: true, force: true });
   }
   report(rows, loadBefore, loadavg()[0]!);

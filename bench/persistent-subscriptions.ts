@@ -2,10 +2,10 @@
 // delivery throughput and CPU per event (store and client) for a stream group, a filtered $all
 // group and two competing consumers, next to a plain catch-up subscription over the same events
 // (no acks: the reference). `npm run bench:persistent`; stops by itself.
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
+import { processCpuMillis, startEventStoreProcess } from "./lib/processes";
 import {
   EventStoreDBClient,
   START,
@@ -24,28 +24,6 @@ interface Row {
   measure: string;
   value: string;
   note?: string;
-}
-
-function startStore(dataFile: string): Promise<{ child: ChildProcess; connectionString: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "services/eventstore/main.ts", "--port", "0", "--data-file", dataFile], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    let output = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (\S+) port=/.exec(output);
-      if (match) resolve({ child, connectionString: match[1]! });
-    });
-    child.on("exit", (code) => reject(new Error(`store exited with ${code}: ${output}`)));
-  });
-}
-
-/** CPU time (ms) a process has used so far, from /proc (Linux). */
-function processCpuMillis(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 interface Measured {
@@ -105,7 +83,8 @@ const row = (measure: string, result: Measured, note?: string): Row[] => [
 async function main(): Promise<void> {
   const loadBefore = loadavg()[0]!;
   const dir = mkdtempSync(path.join(tmpdir(), "eventmall-bench-ps-"));
-  const { child, connectionString } = await startStore(path.join(dir, "store.db"));
+  const store = await startEventStoreProcess(path.join(dir, "store.db"));
+  const { child, connectionString } = store;
   const client = EventStoreDBClient.connectionString(connectionString);
   const rows: Row[] = [];
   try {
@@ -144,7 +123,7 @@ async function main(): Promise<void> {
     rows.push(...row(`$all group, stream-prefix filter matching ${EVENTS} of ${2 * EVENTS} events, ack each`, filtered));
   } finally {
     await client.dispose();
-    child.kill("SIGTERM");
+    await store.stop();
     rmSync(dir, { recursive: true, force: true });
   }
   report(rows, loadBefore, loadavg()[0]!);

@@ -1,6 +1,7 @@
 // Child processes the benchmarks start (the embedded store, the command service), each one OS
 // process (node --import tsx), registered so the runner can stop every one of them on exit.
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import readline from "node:readline";
 
@@ -68,4 +69,10 @@ export async function startEventStoreProcess(dataFile: string): Promise<StartedP
 /** Kills every child still running (the runner's last resort on errors and signals). */
 export function killAllStarted(): void {
   for (const child of running) child.kill("SIGKILL");
+}
+
+/** CPU time (ms) a process has used so far, from /proc (Linux; clock ticks of 100 Hz). */
+export function processCpuMillis(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
