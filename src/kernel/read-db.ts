@@ -26,7 +26,10 @@ export function readDbProvider(url: string): ReadDbProvider {
 /** Opens the read database: SQLite for file: URLs, PostgreSQL for postgres(ql):// URLs. */
 export async function openReadDb(url: string, options: { poolSize?: number } = {}): Promise<ReadDb> {
   if (readDbProvider(url) === "postgresql") {
-    const client = new PostgresPrismaClient({ adapter: new PrismaPg({ connectionString: url, max: options.poolSize ?? 10 }) });
+    // ?schema=X (as Prisma's CLI reads it): the models and raw SQL both address schema X.
+    const schema = schemaOf(url);
+    const pool = { connectionString: withSchema(url, undefined), max: options.poolSize ?? 10, ...(schema ? { options: `-c search_path="${schema}"` } : {}) };
+    const client = new PostgresPrismaClient({ adapter: new PrismaPg(pool, schema ? { schema } : undefined) });
     await client.$connect();
     // The schemas are generated from one source (scripts/sync-prisma-schemas.ts), so the two
     // clients have the same models; the SQLite client's types stand for both.
@@ -46,6 +49,19 @@ export async function migrateReadDb(url: string): Promise<void> {
     cwd: repoRoot,
     env: { ...process.env, READ_DATABASE_URL: url, CHECKPOINT_DISABLE: "1" },
   });
+}
+
+/** The PostgreSQL schema a URL names with ?schema= (undefined: the server's default, public). */
+export function schemaOf(url: string): string | undefined {
+  return new URL(url).searchParams.get("schema") ?? undefined;
+}
+
+/** The URL with ?schema= set to `schema`, or removed when undefined. */
+export function withSchema(url: string, schema: string | undefined): string {
+  const parsed = new URL(url);
+  if (schema === undefined) parsed.searchParams.delete("schema");
+  else parsed.searchParams.set("schema", schema);
+  return parsed.toString();
 }
 
 function redact(url: string): string {

@@ -6,12 +6,13 @@
 //   2. catch the fresh copy up with the events appended since the build pass;
 //   3. replace the projection's tables, retry marks and checkpoint with the fresh copy's;
 //   4. commit. Readers see the old model or the new one, never a half-built one.
-import fs from "node:fs/promises";
-import path from "node:path";
 import type { EventStoreDBClient } from "@eventstore/db-client";
 import { catchUp, type CatchUpProgress } from "./catch-up";
 import { lockCheckpoint, readCheckpoint, type ProjectedEvent, type Projection } from "./projector-checkpoint";
 import { migrateReadDb, openReadDb, type ReadDb, type ReadTx } from "./read-db";
+import { freshDatabaseFor, replaceRows, replaceTable, type FreshDatabase } from "./rebuild-copy";
+
+export { freshDatabaseFor, type FreshDatabase };
 
 export interface RebuildOptions {
   client: EventStoreDBClient;
@@ -36,19 +37,6 @@ export interface RebuildResult {
   rows: Record<string, number>;
 }
 
-/** Where the fresh copy lives and how the live database's connection reaches its tables. */
-export interface FreshDatabase {
-  url: string;
-  /** Makes the fresh copy's tables visible to `live` (outside any transaction). */
-  attach(live: ReadDb): Promise<void>;
-  detach(live: ReadDb): Promise<void>;
-  /** The fresh copy's table as the live connection names it. */
-  table(name: string): string;
-  /** Deletes the fresh copy. */
-  drop(): Promise<void>;
-}
-
-const ATTACHED = "rebuild_copy";
 const SWAP_TRANSACTION = { maxWait: 30_000, timeout: 600_000 };
 
 export async function rebuildProjection(options: RebuildOptions): Promise<RebuildResult> {
@@ -60,9 +48,10 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
   let liveDb: ReadDb | undefined;
   try {
     await migrateReadDb(fresh.url);
-    freshDb = await openReadDb(fresh.url);
+    // One connection: the build pass is sequential, and session settings (tune) stay on it.
+    freshDb = await openReadDb(fresh.url, { poolSize: 1 });
     // The copy is disposable until the swap: losing it to a crash costs a restart, not data.
-    await freshDb.$queryRawUnsafe("PRAGMA synchronous = OFF");
+    await fresh.tune(freshDb);
     const build = { client: options.client, db: freshDb, projection, onFailure: "mark" as const, batchSize: options.batchSize, onFailedEvent: options.onFailedEvent };
     const pass = await catchUp({ ...build, onProgress: options.onProgress });
 
@@ -71,13 +60,12 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
     await fresh.attach(liveDb);
     const copyDb = freshDb;
     const swapped = await liveDb.$transaction(async (tx) => {
-      await lockCheckpoint(tx, projection.name);
+      await lockForSwap(tx, fresh, projection.name);
       const last = await catchUp(build);
       const checkpoint = await readCheckpoint(copyDb, projection.name);
       const rows: Record<string, number> = {};
       for (const table of tables) rows[table] = await replaceTable(tx, fresh, table);
-      await tx.projectionRetry.deleteMany({ where: { projection: projection.name } });
-      await tx.$executeRawUnsafe(`INSERT INTO projection_retry SELECT * FROM ${fresh.table("projection_retry")} WHERE projection = ?`, projection.name);
+      await replaceRows(tx, fresh, "projection_retry", "projection", projection.name);
       await tx.projectionCheckpoint.deleteMany({ where: { name: projection.name } });
       if (checkpoint) {
         await tx.projectionCheckpoint.create({
@@ -95,35 +83,15 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
   }
 }
 
-async function replaceTable(tx: ReadTx, fresh: FreshDatabase, table: string): Promise<number> {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table)) throw new Error(`not a table name: "${table}"`);
-  const columns = (await tx.$queryRawUnsafe<{ name: string }[]>(`PRAGMA main.table_info("${table}")`)).map((c) => `"${c.name}"`).join(", ");
-  if (columns === "") throw new Error(`table ${table} does not exist in the read database`);
-  await tx.$executeRawUnsafe(`DELETE FROM "${table}"`);
-  return tx.$executeRawUnsafe(`INSERT INTO "${table}" (${columns}) SELECT ${columns} FROM ${fresh.table(table)}`);
-}
-
 /**
- * SQLite: a new file beside the live one, ATTACHed to the live connection for the swap.
- * (PostgreSQL would use a fresh schema in the same database: url with ?schema=, table()
- * qualified by it, attach/detach no-ops, drop = DROP SCHEMA … CASCADE.)
+ * Makes the live projector wait for the swap: it locks the projection's checkpoint row first in
+ * every apply transaction. On SQLite that write takes the database's write lock. On PostgreSQL
+ * it locks the row only if it exists; before the projection's first checkpoint, lock the table
+ * against writes instead (readers are not blocked).
  */
-export function freshDatabaseFor(liveUrl: string, projectionName: string): FreshDatabase {
-  if (!liveUrl.startsWith("file:")) throw new Error("rebuilds support SQLite (file:) read databases only for now");
-  const livePath = path.resolve(liveUrl.slice("file:".length).split("?")[0]!);
-  const safeName = projectionName.replace(/[^A-Za-z0-9_-]/g, "_");
-  const file = path.join(path.dirname(livePath), `${path.basename(livePath)}.rebuild-${safeName}-${process.pid}-${Date.now()}`);
-  return {
-    url: `file:${file}`,
-    async attach(live) {
-      await live.$executeRawUnsafe(`ATTACH DATABASE '${file.replaceAll("'", "''")}' AS ${ATTACHED}`);
-    },
-    async detach(live) {
-      await live.$executeRawUnsafe(`DETACH DATABASE ${ATTACHED}`);
-    },
-    table: (name) => `${ATTACHED}."${name}"`,
-    async drop() {
-      for (const suffix of ["", "-wal", "-shm", "-journal"]) await fs.rm(`${file}${suffix}`, { force: true });
-    },
-  };
+async function lockForSwap(tx: ReadTx, fresh: FreshDatabase, name: string): Promise<void> {
+  await lockCheckpoint(tx, name);
+  if (fresh.provider !== "postgresql") return;
+  const rows = await tx.$queryRawUnsafe<unknown[]>('SELECT 1 FROM projection_checkpoint WHERE name = $1 FOR UPDATE', name);
+  if (rows.length === 0) await tx.$executeRawUnsafe("LOCK TABLE projection_checkpoint IN EXCLUSIVE MODE");
 }

@@ -1,34 +1,38 @@
 // Blue/green rebuild while commands keep writing and the live projector keeps applying: the
 // rebuilt model replaces a damaged live one in one swap, readers never see it half built, and
-// afterwards the live model equals a fresh build of the whole history.
+// afterwards the live model equals a fresh build of the whole history. On SQLite and on the
+// local PostgreSQL server (a temporary database per provider, dropped afterwards).
+import { readdir } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { catchUp } from "../../src/kernel/catch-up";
 import { startProjector, type RunningProjector } from "../../src/kernel/projector";
 import { rebuildProjection } from "../../src/kernel/rebuild";
 import { inventoryMovementsProjection } from "../../src/report/inventory-movements";
 import { openStore, type StoreUnderTest } from "../eventstore/harness";
+import { READ_DB_PROVIDERS } from "../support/read-db";
 import { caughtUp, inventoryChanged, inventoryRows, seedProductEvents, silent, tempReadDb, type TempReadDb } from "./support";
 
 const NAME = inventoryMovementsProjection.name;
-let store: StoreUnderTest;
-let live: TempReadDb;
-let fresh: TempReadDb;
-let projector: RunningProjector;
 
-beforeAll(async () => {
-  store = await openStore();
-  [live, fresh] = await Promise.all([tempReadDb(), tempReadDb()]);
-  projector = startProjector({ client: store.client, db: live.db, projections: [inventoryMovementsProjection], logger: silent, maxRetries: 2, retryBaseMs: 10 });
-}, 120_000);
+describe.each(READ_DB_PROVIDERS)("blue/green rebuild on %s", (provider) => {
+  let store: StoreUnderTest;
+  let live: TempReadDb;
+  let fresh: TempReadDb;
+  let projector: RunningProjector;
 
-afterAll(async () => {
-  await projector?.stop();
-  await live?.close();
-  await fresh?.close();
-  await store?.close();
-});
+  beforeAll(async () => {
+    store = await openStore();
+    [live, fresh] = await Promise.all([tempReadDb(provider), tempReadDb(provider)]);
+    projector = startProjector({ client: store.client, db: live.db, projections: [inventoryMovementsProjection], logger: silent, maxRetries: 2, retryBaseMs: 10 });
+  }, 120_000);
 
-describe("blue/green rebuild", () => {
+  afterAll(async () => {
+    await projector?.stop();
+    await live?.close();
+    await fresh?.close();
+    await store?.close();
+  });
+
   it("ends equal to a fresh build while live writes continue, and readers never see a half-built model", async () => {
     const { ids, last } = await seedProductEvents(store.client, 3_000, 50);
     await caughtUp(live.db, NAME, last);
@@ -73,17 +77,24 @@ describe("blue/green rebuild", () => {
     // than the real ones (a half-built or emptied table would show fewer).
     expect(rowCounts.length).toBeGreaterThan(0);
     expect(Math.min(...rowCounts)).toBeGreaterThanOrEqual(rowsBefore - 1);
-    // No leftover copy beside the live database.
-    const { readdir } = await import("node:fs/promises");
-    const dir = live.url.slice("file:".length).replace(/\/read\.db$/, "");
-    expect((await readdir(dir)).filter((file) => file.includes(".rebuild-"))).toEqual([]);
+    expect(await leftoverCopies(live)).toEqual([]);
   }, 600_000);
+
+  async function countProductEvents(): Promise<number> {
+    let count = 0;
+    for await (const resolved of store.client.readAll({ maxCount: 1_000_000 })) {
+      if (resolved.event?.streamId.startsWith("product-")) count++;
+    }
+    return count;
+  }
 });
 
-async function countProductEvents(): Promise<number> {
-  let count = 0;
-  for await (const resolved of store.client.readAll({ maxCount: 1_000_000 })) {
-    if (resolved.event?.streamId.startsWith("product-")) count++;
+/** Rebuild copies left beside the live model: files next to a SQLite database, schemas in a PostgreSQL one. */
+async function leftoverCopies(live: TempReadDb): Promise<string[]> {
+  if (live.url.startsWith("file:")) {
+    const dir = live.url.slice("file:".length).replace(/\/read\.db$/, "");
+    return (await readdir(dir)).filter((file) => file.includes(".rebuild-"));
   }
-  return count;
+  const schemas = await live.db.$queryRawUnsafe<{ name: string }[]>("SELECT schema_name AS name FROM information_schema.schemata WHERE schema_name LIKE 'rebuild_%'");
+  return schemas.map((s) => s.name);
 }

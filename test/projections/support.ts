@@ -1,4 +1,4 @@
-// Shared pieces of the projection lifecycle tests: a migrated temp SQLite read database,
+// Shared pieces of the projection lifecycle tests: a migrated temp read database (SQLite or PostgreSQL),
 // product events to append, and waiting for asynchronous outcomes.
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -11,7 +11,8 @@ import pino from "pino";
 import { InventoryDecreasedSchema, InventoryIncreasedSchema, ProductCreatedSchema } from "../../gen/eventmall/product/v1/events_pb";
 import { EventCodec } from "../../src/kernel/event-codec";
 import { readCheckpoint } from "../../src/kernel/projector-checkpoint";
-import { migrateReadDb, openReadDb, type ReadDb } from "../../src/kernel/read-db";
+import { migrateReadDb, openReadDb, type ReadDb, type ReadDbProvider } from "../../src/kernel/read-db";
+import { createMigratedReadDb } from "../support/read-db";
 
 export const silent = pino({ level: "silent" });
 const codec = new EventCodec([ProductCreatedSchema, InventoryIncreasedSchema, InventoryDecreasedSchema]);
@@ -25,7 +26,20 @@ export interface TempReadDb {
   close(): Promise<void>;
 }
 
-export async function tempReadDb(): Promise<TempReadDb> {
+/** A migrated read database: a temp SQLite file, or a temporary database on the local PostgreSQL server. */
+export async function tempReadDb(provider: ReadDbProvider = "sqlite"): Promise<TempReadDb> {
+  if (provider === "postgresql") {
+    const database = await createMigratedReadDb(provider);
+    const db = await openReadDb(database.url);
+    return {
+      url: database.url,
+      db,
+      async close() {
+        await db.$disconnect();
+        await database.drop();
+      },
+    };
+  }
   const dir = await mkdtemp(path.join(os.tmpdir(), "eventmall-projections-"));
   const url = `file:${path.join(dir, "read.db")}`;
   await migrateReadDb(url);
