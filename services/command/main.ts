@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     port: config.command.port,
     snapshotEvery: config.command.snapshotEvery,
     maxConflictRetries: config.command.maxConflictRetries,
+    cacheSize: config.command.cacheSize,
     logger,
     tls: config.grpcTls,
     tokens: createTokenService(config),

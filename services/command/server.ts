@@ -24,6 +24,8 @@ export interface CommandServerOptions {
   port: number;
   snapshotEvery: number;
   maxConflictRetries: number;
+  /** Aggregate states each repository keeps in memory (COMMAND_CACHE_SIZE); default: none. */
+  cacheSize?: number;
   logger: Logger;
   /** Serve over TLS with this certificate and key (PEM files). */
   tls?: { certFile: string; keyFile: string };

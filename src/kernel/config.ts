@@ -46,6 +46,8 @@ export function loadConfig() {
       port: intEnv("COMMAND_PORT", 50051),
       snapshotEvery: intEnv("SNAPSHOT_EVERY", 100),
       maxConflictRetries: intEnv("COMMAND_MAX_CONFLICT_RETRIES", 20),
+      /** Aggregate states each context's repository keeps in memory; 0 = read every command's state from the store. */
+      cacheSize: intEnv("COMMAND_CACHE_SIZE", 10_000),
       /** Bounded contexts whose command services this process hosts. */
       contexts: listEnv("COMMAND_CONTEXTS", "product,member,order"),
     },

@@ -1,36 +1,20 @@
 // Aggregate repository: loads an aggregate from its latest snapshot plus the events after
 // it, runs a decider, and appends the resulting events with optimistic concurrency.
+//
+// States it has loaded or written stay in a bounded in-memory cache (Equinox's cache strategy).
+// A load then reads only the events after the cached revision; a command decides on the cached
+// state and appends at its revision straight away: the store's expected-revision check is what
+// proves the state current, and a stale entry costs one conflict and a catch-up read, never a
+// lost update. Anything other than a successful append (a rejection, a no-op) is re-checked
+// against the store before it is answered.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { DescMessage, Message } from "@bufbuild/protobuf";
-import {
-  BACKWARDS,
-  END,
-  FORWARDS,
-  NO_STREAM,
-  START,
-  StreamNotFoundError,
-  WrongExpectedVersionError,
-  jsonEvent,
-  type EventStoreDBClient,
-  type JSONType,
-  type ReadRevision,
-  type ReadStreamOptions,
-  type RecordedEvent,
-} from "@eventstore/db-client";
+import { FORWARDS, NO_STREAM, START, WrongExpectedVersionError, type EventStoreDBClient } from "@eventstore/db-client";
+import { LRUCache } from "lru-cache";
 import { EventCodec, type EventMetadata } from "./event-codec";
 import type { Decider } from "./decider";
-
-/** How a state is stored in (and restored from) its snapshot stream. */
-export interface SnapshotCodec<State> {
-  /** Event type of the snapshot records. */
-  type: string;
-  /** Bump when the encoding changes: snapshots of another version are ignored (full replay). */
-  schemaVersion: number;
-  /** The snapshot's JSON data, or undefined when the state is not worth a snapshot. */
-  encode(state: State): JSONType | undefined;
-  /** Throws on data it cannot read (the snapshot is then ignored). */
-  decode(data: unknown): State;
-}
+import { SnapshotStore, type SnapshotCodec } from "./snapshots";
+import { readStreamEvents } from "./stream-reads";
 
 export interface AggregateDefinition<State, Command, Event extends Message> {
   /** Stream category: events live in "<category>-<id>", snapshots in "<category>_snapshot-<id>". */
@@ -46,6 +30,8 @@ export interface RepositoryOptions {
   snapshotEvery: number;
   /** Re-load and re-decide this many times when another writer got there first. */
   maxConflictRetries: number;
+  /** Aggregate states kept in memory (least recently used go first); 0 or absent: no cache. */
+  cacheSize?: number;
   logger?: { error(details: object, message: string): void; warn(details: object, message: string): void };
 }
 
@@ -91,14 +77,20 @@ export class RevisionConflictError extends Error {
   }
 }
 
-const SNAPSHOT_REVISION_PATTERN = /^\d+$/;
 const CONFLICT_BACKOFF_BASE_MS = 2;
 const CONFLICT_BACKOFF_CAP_MS = 100;
+
+/** An aggregate's state at a revision of its stream (undefined revision: no stream yet). */
+interface Known<State> {
+  state: State;
+  revision: bigint | undefined;
+}
 
 export class AggregateRepository<State, Command, Event extends Message> {
   private readonly codec: EventCodec;
   private readonly descByType: Map<string, DescMessage>;
-  private readonly pendingSnapshots = new Set<Promise<void>>();
+  private readonly snapshots: SnapshotStore<State> | undefined;
+  private readonly cache: LRUCache<string, Known<State>> | undefined;
   /** Per stream: the tail of the commands queued on it in this process. */
   private readonly commandQueues = new Map<string, Promise<void>>();
 
@@ -109,6 +101,10 @@ export class AggregateRepository<State, Command, Event extends Message> {
   ) {
     this.codec = new EventCodec(definition.events);
     this.descByType = new Map(definition.events.map((desc) => [desc.typeName, desc]));
+    const codec = definition.snapshot;
+    this.snapshots = codec ? new SnapshotStore(client, codec, options.snapshotEvery, options.logger) : undefined;
+    const cacheSize = options.cacheSize ?? 0;
+    this.cache = cacheSize > 0 ? new LRUCache({ max: cacheSize }) : undefined;
   }
 
   streamName(id: string): string {
@@ -119,20 +115,19 @@ export class AggregateRepository<State, Command, Event extends Message> {
     return `${this.definition.category}_snapshot-${id}`;
   }
 
+  /** The aggregate as the store has it now: from the cache or the snapshot, plus the events after it. */
   async load(id: string): Promise<LoadedAggregate<State>> {
-    const snapshot = await this.readSnapshot(id);
-    let state = snapshot?.state ?? this.definition.decider.initialState();
-    let revision = snapshot?.revision;
-    let eventsRead = 0;
-    const fromRevision: ReadRevision = snapshot ? snapshot.revision + 1n : START;
-    for (const recorded of await this.read(this.streamName(id), { fromRevision, direction: FORWARDS })) {
-      if (!recorded.isJson) throw new Error(`event ${recorded.id} in ${recorded.streamId} is not JSON`);
-      const event = this.codec.decode(recorded.type, recorded.data).message as Event;
-      state = this.definition.decider.evolve(state, event);
-      revision = recorded.revision;
-      eventsRead++;
+    const stream = this.streamName(id);
+    const cached = this.cache?.get(stream);
+    if (cached) {
+      const caughtUp = await this.catchUp(id, cached);
+      if (caughtUp) return { ...caughtUp, snapshotRevision: undefined };
     }
-    return { state, revision, snapshotRevision: snapshot?.revision, eventsRead };
+    const snapshot = await this.snapshots?.read(this.snapshotStreamName(id));
+    const base: Known<State> = snapshot ?? { state: this.definition.decider.initialState(), revision: undefined };
+    const loaded = await this.catchUp(id, base);
+    if (!loaded) return { ...base, snapshotRevision: undefined, eventsRead: 0 };
+    return { ...loaded, snapshotRevision: snapshot?.revision };
   }
 
   /**
@@ -157,105 +152,108 @@ export class AggregateRepository<State, Command, Event extends Message> {
 
   private async handleNow(id: string, command: Command, options: HandleOptions): Promise<HandleResult<State, Event>> {
     const stream = this.streamName(id);
-    for (let attempt = 0; ; attempt++) {
-      const loaded = await this.load(id);
-      if (options.expectedRevision !== undefined && loaded.revision !== options.expectedRevision) {
-        throw new RevisionConflictError(stream, options.expectedRevision, loaded.revision);
+    const cached = this.cache?.get(stream);
+    /** False while `current` is the cache's word, not yet confirmed by the store. */
+    let confirmed = cached === undefined;
+    let current: Known<State> = cached ?? (await this.load(id));
+    const confirm = async () => {
+      current = await this.load(id);
+      confirmed = true;
+    };
+    for (let attempt = 0; ; ) {
+      if (options.expectedRevision !== undefined && current.revision !== options.expectedRevision) {
+        if (!confirmed) {
+          await confirm();
+          continue;
+        }
+        throw new RevisionConflictError(stream, options.expectedRevision, current.revision);
       }
-      const events = this.definition.decider.decide(command, loaded.state);
+      let events: Event[];
+      try {
+        events = this.definition.decider.decide(command, current.state);
+      } catch (error) {
+        if (confirmed) throw error;
+        await confirm();
+        continue;
+      }
       if (events.length === 0) {
-        return { state: loaded.state, events, revision: loaded.revision, commitPosition: undefined };
+        if (!confirmed) {
+          await confirm();
+          continue;
+        }
+        return { state: current.state, events, revision: current.revision, commitPosition: undefined };
       }
       try {
         const result = await this.client.appendToStream(
           stream,
           events.map((event) => this.encode(event, options.metadata)),
-          { expectedRevision: loaded.revision ?? NO_STREAM },
+          { expectedRevision: current.revision ?? NO_STREAM },
         );
-        const state = events.reduce((s, e) => this.definition.decider.evolve(s, e), loaded.state);
-        this.maybeSnapshot(id, state, loaded.revision, result.nextExpectedRevision);
+        const state = events.reduce((s, e) => this.definition.decider.evolve(s, e), current.state);
+        this.cache?.set(stream, { state, revision: result.nextExpectedRevision });
+        this.snapshots?.afterAppend(this.snapshotStreamName(id), state, current.revision, result.nextExpectedRevision);
         return { state, events, revision: result.nextExpectedRevision, commitPosition: result.position?.commit };
       } catch (error) {
-        if (!(error instanceof WrongExpectedVersionError)) throw error;
+        if (!(error instanceof WrongExpectedVersionError)) {
+          // The append may or may not have happened: the next command starts from the store.
+          this.cache?.delete(stream);
+          throw error;
+        }
         const actual = typeof error.actualVersion === "bigint" ? error.actualVersion : undefined;
-        if (options.expectedRevision !== undefined || attempt >= this.options.maxConflictRetries) {
-          throw new RevisionConflictError(stream, loaded.revision, actual);
+        if (options.expectedRevision !== undefined) {
+          this.cache?.delete(stream);
+          throw new RevisionConflictError(stream, current.revision, actual);
+        }
+        // A stale cache entry is not a race: decide again on the state the store has, at once.
+        if (!confirmed) {
+          await confirm();
+          continue;
+        }
+        if (attempt >= this.options.maxConflictRetries) {
+          this.cache?.delete(stream);
+          throw new RevisionConflictError(stream, current.revision, actual);
         }
         // Spread the retries of writers that collided so they don't collide again in lockstep:
         // full jitter over a window that doubles per attempt (2, 4, ... capped at 100 ms), wide
         // enough for dozens of writers on one stream to take turns within the retry budget.
         await sleep(Math.random() * Math.min(CONFLICT_BACKOFF_CAP_MS, CONFLICT_BACKOFF_BASE_MS * 2 ** attempt));
+        attempt++;
+        await confirm();
       }
     }
   }
 
   /** Resolves once every snapshot write started so far has finished (tests, shutdown). */
   async flushSnapshots(): Promise<void> {
-    while (this.pendingSnapshots.size > 0) await Promise.all([...this.pendingSnapshots]);
+    await this.snapshots?.flush();
+  }
+
+  /**
+   * `known` plus the events after it, remembered in the cache. Undefined when the stream is gone
+   * although `known` has events (deleted): the caller starts over from the snapshot.
+   */
+  private async catchUp(id: string, known: Known<State>): Promise<(Known<State> & { eventsRead: number }) | undefined> {
+    const stream = this.streamName(id);
+    const fromRevision = known.revision === undefined ? START : known.revision + 1n;
+    const { events, found } = await readStreamEvents(this.client, stream, { fromRevision, direction: FORWARDS });
+    if (!found && known.revision !== undefined) {
+      this.cache?.delete(stream);
+      return undefined;
+    }
+    let { state, revision } = known;
+    for (const recorded of events) {
+      if (!recorded.isJson) throw new Error(`event ${recorded.id} in ${recorded.streamId} is not JSON`);
+      const event = this.codec.decode(recorded.type, recorded.data).message as Event;
+      state = this.definition.decider.evolve(state, event);
+      revision = recorded.revision;
+    }
+    this.cache?.set(stream, { state, revision });
+    return { state, revision, eventsRead: events.length };
   }
 
   private encode(event: Event, metadata: EventMetadata) {
     const desc = this.descByType.get(event.$typeName);
     if (!desc) throw new Error(`${this.definition.category} decider emitted unregistered event ${event.$typeName}`);
     return this.codec.encode(desc, event as never, metadata);
-  }
-
-  private maybeSnapshot(id: string, state: State, before: bigint | undefined, after: bigint): void {
-    const every = BigInt(this.options.snapshotEvery);
-    const codec = this.definition.snapshot;
-    if (!codec || every === 0n) return;
-    const countBefore = before === undefined ? 0n : before + 1n;
-    if ((after + 1n) / every === countBefore / every) return;
-    // Off the command's critical path: a failed snapshot only costs a longer replay later.
-    const write: Promise<void> = Promise.resolve()
-      .then(() => this.writeSnapshot(id, codec, state, after))
-      .catch((error: unknown) => {
-        this.options.logger?.error({ err: error, stream: this.snapshotStreamName(id) }, "snapshot write failed");
-      })
-      .finally(() => this.pendingSnapshots.delete(write));
-    this.pendingSnapshots.add(write);
-  }
-
-  private async writeSnapshot(id: string, codec: SnapshotCodec<State>, state: State, revision: bigint): Promise<void> {
-    const data = codec.encode(state);
-    if (data === undefined) return;
-    const stream = this.snapshotStreamName(id);
-    const metadata = { revision: revision.toString(), schemaVersion: codec.schemaVersion };
-    const result = await this.client.appendToStream(stream, jsonEvent({ type: codec.type, data, metadata }));
-    // Only the latest snapshot matters; the store may scavenge older ones.
-    if (result.nextExpectedRevision === 0n) await this.client.setStreamMetadata(stream, { maxCount: 1 });
-  }
-
-  private async readSnapshot(id: string): Promise<{ state: State; revision: bigint } | undefined> {
-    const codec = this.definition.snapshot;
-    if (!codec) return undefined;
-    const stream = this.snapshotStreamName(id);
-    const [recorded] = await this.read(stream, { fromRevision: END, direction: BACKWARDS, maxCount: 1 });
-    if (!recorded || !recorded.isJson || recorded.type !== codec.type) return undefined;
-    const metadata = recorded.metadata as { revision?: unknown; schemaVersion?: unknown } | undefined;
-    if (metadata?.schemaVersion !== codec.schemaVersion) return undefined;
-    if (typeof metadata.revision !== "string" || !SNAPSHOT_REVISION_PATTERN.test(metadata.revision)) return undefined;
-    try {
-      return { state: codec.decode(recorded.data), revision: BigInt(metadata.revision) };
-    } catch (error) {
-      this.options.logger?.warn({ err: error, stream }, "unreadable snapshot ignored; replaying the full stream");
-      return undefined;
-    }
-  }
-
-  /**
-   * Reads a stream to its end ([] when it does not exist). Always drains the read: leaving a
-   * for-await early leaves the client's gRPC call open, and client.dispose() then never resolves.
-   */
-  private async read(stream: string, options: ReadStreamOptions): Promise<RecordedEvent[]> {
-    const events: RecordedEvent[] = [];
-    try {
-      for await (const resolved of this.client.readStream(stream, options)) {
-        if (resolved.event) events.push(resolved.event);
-      }
-    } catch (error) {
-      if (!(error instanceof StreamNotFoundError)) throw error;
-    }
-    return events;
   }
 }

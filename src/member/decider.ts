@@ -15,7 +15,8 @@ import {
   type MemberWithdrawn,
 } from "../../gen/eventmall/member/v1/events_pb";
 import { DomainRuleViolation, type Decider, type FieldViolation } from "../kernel/decider";
-import type { AggregateDefinition, SnapshotCodec } from "../kernel/repository";
+import type { AggregateDefinition } from "../kernel/repository";
+import type { SnapshotCodec } from "../kernel/snapshots";
 import { profileViolations } from "./rules";
 
 export interface Profile {

@@ -20,7 +20,8 @@ import {
   type StockReserved,
 } from "../../gen/eventmall/product/v1/events_pb";
 import { DomainRuleViolation, type Decider, type FieldViolation } from "../kernel/decider";
-import type { AggregateDefinition, SnapshotCodec } from "../kernel/repository";
+import type { AggregateDefinition } from "../kernel/repository";
+import type { SnapshotCodec } from "../kernel/snapshots";
 
 export const PRODUCT_NAME_MAX_LENGTH = 200;
 const INT64_MAX = 2n ** 63n - 1n;
