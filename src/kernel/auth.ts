@@ -6,10 +6,13 @@ import fs from "node:fs";
 import path from "node:path";
 import type { HandlerContext } from "@connectrpc/connect";
 import { SignJWT, errors as joseErrors, jwtVerify } from "jose";
+import { LRUCache } from "lru-cache";
 import { permissionDenied, unauthenticated } from "./grpc/errors";
 
 export const TOKEN_ISSUER = "eventmall";
 const ALGORITHM = "HS256";
+/** Tokens verified once are trusted until they expire: an HMAC check per call costs more than the call. */
+const VERIFIED_TOKENS_KEPT = 10_000;
 /** HS256 wants a key of at least 256 bits. */
 export const MIN_SECRET_LENGTH = 32;
 export const SECRET_FILE_NAME = "token-secret";
@@ -47,6 +50,7 @@ export function createTokenService(config: TokenServiceConfig, options: TokenSer
   const key = new TextEncoder().encode(loadTokenSecret(config));
   const defaultTtl = config.auth.tokenTtlSeconds;
   if (!Number.isInteger(defaultTtl) || defaultTtl < 1) throw new Error("token TTL must be at least 1 second");
+  const verified = new LRUCache<string, { caller: Caller; expiresAtMs: number }>({ max: VERIFIED_TOKENS_KEPT });
 
   return {
     async issue(caller, issueOptions) {
@@ -64,6 +68,9 @@ export function createTokenService(config: TokenServiceConfig, options: TokenSer
     },
 
     async verify(token) {
+      const known = verified.get(token);
+      if (known && clock().getTime() < known.expiresAtMs) return known.caller;
+      verified.delete(token);
       let payload;
       try {
         ({ payload } = await jwtVerify(token, key, {
@@ -80,7 +87,9 @@ export function createTokenService(config: TokenServiceConfig, options: TokenSer
       if (typeof payload.sub !== "string" || payload.sub === "" || !isStringArray(roles)) {
         throw unauthenticated("invalid access token", "TOKEN_INVALID");
       }
-      return { subject: payload.sub, roles };
+      const caller = { subject: payload.sub, roles };
+      verified.set(token, { caller, expiresAtMs: payload.exp! * 1000 });
+      return caller;
     },
   };
 }

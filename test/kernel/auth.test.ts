@@ -66,6 +66,17 @@ describe("token service", () => {
     expect(await codeOf(tokens.verify(token))).toBe(Code.Unauthenticated);
   });
 
+  it("rejects a token once it expires even though it verified (and was remembered) before", async () => {
+    let now = new Date("2030-01-01T00:00:00Z");
+    const tokens = createTokenService(config({ tokenTtlSeconds: 60 }), { clock: () => now });
+    const { token } = await tokens.issue({ subject: "m-1", roles: ["member"] });
+    await expect(tokens.verify(token)).resolves.toEqual({ subject: "m-1", roles: ["member"] });
+    now = new Date("2030-01-01T00:00:59Z");
+    await expect(tokens.verify(token)).resolves.toEqual({ subject: "m-1", roles: ["member"] });
+    now = new Date("2030-01-01T00:01:00Z");
+    expect(await codeOf(tokens.verify(token))).toBe(Code.Unauthenticated);
+  });
+
   it("rejects tokens signed with another secret, tampered, of another issuer or algorithm, or garbage", async () => {
     const tokens = createTokenService(config());
     const other = createTokenService(config({ tokenSecret: "o".repeat(32) }));
