@@ -79,6 +79,13 @@ export function commandRows(r: CommandLoadResult, seconds: number, concurrency: 
     value: loadValue(r.saturation),
     note: r.saturation.firstError ? `first error: ${r.saturation.firstError}` : "closed loop; throughput = the ceiling",
   });
+  const { commandService, store, loadGenerator } = r.cpuPerCommand;
+  rows.push({
+    section: "3",
+    measure: "CPU time per command (saturation run)",
+    value: `command service ${commandService.toFixed(2)} ms, store ${store === undefined ? "?" : store.toFixed(2)} ms, load generator ${loadGenerator.toFixed(2)} ms`,
+    note: "from /proc (10 ms ticks); the three share the 2 cores, so their sum bounds the throughput",
+  });
   return rows;
 }
 

@@ -56,6 +56,7 @@ export async function runBench(options: BenchOptions, argv: string[]): Promise<R
             ratesPerSecond: options.rates,
             durationMs: options.commandSeconds * 1000,
             saturationConcurrency: options.saturationConcurrency,
+            storePid: store.child.pid,
           }),
           options.commandSeconds,
           options.saturationConcurrency,

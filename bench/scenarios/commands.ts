@@ -7,7 +7,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ProductCommandService } from "../../gen/eventmall/product/v1/commands_pb";
 import { ADMIN_ROLE, createTokenService } from "../../src/kernel/auth";
 import { closedLoop, openLoop, type LoadResult } from "../lib/load";
-import { startServiceProcess } from "../lib/processes";
+import { processCpuMillis, startServiceProcess } from "../lib/processes";
 
 export interface CommandLoadOptions {
   connectionString: string;
@@ -16,11 +16,21 @@ export interface CommandLoadOptions {
   ratesPerSecond: number[];
   durationMs: number;
   saturationConcurrency: number;
+  /** The store's process, for its CPU time per command. */
+  storePid?: number;
+}
+
+/** CPU time per completed command in the saturation run, by process (ms). */
+export interface CpuPerCommand {
+  commandService: number;
+  store?: number;
+  loadGenerator: number;
 }
 
 export interface CommandLoadResult {
   fixed: LoadResult[];
   saturation: LoadResult;
+  cpuPerCommand: CpuPerCommand;
 }
 
 export async function runCommandLoad(options: CommandLoadOptions): Promise<CommandLoadResult> {
@@ -60,8 +70,17 @@ export async function runCommandLoad(options: CommandLoadOptions): Promise<Comma
     await closedLoop(4, Math.min(1000, options.durationMs), increase); // warm up connections and JIT
     const fixed: LoadResult[] = [];
     for (const rate of options.ratesPerSecond) fixed.push(await openLoop(rate, options.durationMs, increase));
+    const cpuOf = (pid: number | undefined) => (pid === undefined ? undefined : processCpuMillis(pid));
+    const before = { command: cpuOf(command.child.pid)!, store: cpuOf(options.storePid), generator: process.cpuUsage() };
     const saturation = await closedLoop(options.saturationConcurrency, options.durationMs, increase);
-    return { fixed, saturation };
+    const generator = process.cpuUsage(before.generator);
+    const perCommand = (ms: number) => ms / Math.max(1, saturation.completed);
+    const cpuPerCommand: CpuPerCommand = {
+      commandService: perCommand(cpuOf(command.child.pid)! - before.command),
+      store: before.store === undefined ? undefined : perCommand(cpuOf(options.storePid)! - before.store),
+      loadGenerator: perCommand((generator.user + generator.system) / 1000),
+    };
+    return { fixed, saturation, cpuPerCommand };
   } finally {
     await command.stop();
   }
