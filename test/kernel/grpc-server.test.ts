@@ -2,6 +2,7 @@
 // buf curl, raw reflection streams, and TLS with a certificate made by openssl.
 import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
+import http2 from "node:http2";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -274,15 +275,50 @@ describe("kernel gRPC server (plaintext)", () => {
     expect((await queries.getProduct({ productId: "after" })).product?.name).toBe("name of after");
   });
 
-  it("rejects an oversize message with RESOURCE_EXHAUSTED and keeps serving", async () => {
+  it("rejects an oversize message with RESOURCE_EXHAUSTED over every protocol, promptly, and keeps serving", async () => {
     const huge = "x".repeat(5 * 1024 * 1024);
-    const overGrpc = await expectConnectError(queries.getProduct({ productId: huge }));
-    expect(overGrpc.code).toBe(Code.ResourceExhausted);
-    const connect = createClient(ProductQueryService, createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }));
-    const overConnect = await expectConnectError(connect.getProduct({ productId: huge }));
-    expect(overConnect.code).toBe(Code.ResourceExhausted);
-    expect((await queries.getProduct({ productId: "small" })).product?.name).toBe("name of small");
-  });
+    const transports = {
+      "gRPC": grpcTransport,
+      "gRPC-Web HTTP/1.1": createGrpcWebTransport({ baseUrl: server.url, httpVersion: "1.1" }),
+      "gRPC-Web HTTP/2": createGrpcWebTransport({ baseUrl: server.url, httpVersion: "2" }),
+      "Connect JSON HTTP/1.1": createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }),
+      "Connect binary HTTP/1.1": createConnectTransport({ baseUrl: server.url, httpVersion: "1.1", useBinaryFormat: true }),
+      "Connect binary HTTP/2": createConnectTransport({ baseUrl: server.url, httpVersion: "2", useBinaryFormat: true }),
+    };
+    for (const [name, transport] of Object.entries(transports)) {
+      const client = createClient(ProductQueryService, transport);
+      // A deadline, not a timing assertion: a server that waits for the whole upload answers late.
+      const over = await expectConnectError(client.getProduct({ productId: huge }, { timeoutMs: 10_000 }));
+      expect(`${name}: ${Code[over.code]}`).toBe(`${name}: ResourceExhausted`);
+      // The same client (and its kept-alive connection, where it reuses one) still works.
+      expect((await client.getProduct({ productId: "small" })).product?.name, name).toBe("name of small");
+    }
+  }, 60_000);
+
+  it("ends the call of a client that sends an oversize message in full (HTTP/2 RST_STREAM NO_ERROR)", async () => {
+    // Unlike the clients above, this one never stops uploading by itself: it waits for the server.
+    const session = http2.connect(server.url);
+    try {
+      const frame = Buffer.alloc(5 + 4 * 1024 * 1024 + 1);
+      frame.writeUInt32BE(4 * 1024 * 1024 + 1, 1);
+      const stream = session.request({ ":method": "POST", ":path": `/${QUERY}/GetProduct`, "content-type": "application/grpc", te: "trailers" });
+      let status: unknown;
+      stream.on("trailers", (trailers) => (status ??= trailers["grpc-status"]));
+      stream.on("response", (headers) => (status ??= headers["grpc-status"]));
+      stream.on("data", () => {});
+      stream.on("error", () => {});
+      stream.end(frame);
+      const closed = await Promise.race([
+        new Promise<number>((resolve) => stream.once("close", () => resolve(stream.rstCode))),
+        new Promise<"still open">((resolve) => setTimeout(() => resolve("still open"), 10_000)),
+      ]);
+      expect(closed).toBe(http2.constants.NGHTTP2_NO_ERROR);
+      expect(status).toBe(String(Code.ResourceExhausted));
+      expect((await queries.getProduct({ productId: "after-upload" })).product?.name).toBe("name of after-upload");
+    } finally {
+      session.close();
+    }
+  }, 30_000);
 });
 
 // Writes `chunks` to a raw connection (pausing between them) and collects what comes back until the
@@ -335,7 +371,7 @@ describe("kernel gRPC server on malformed input", () => {
     expect((await queries.getProduct({ productId: "still-up" })).product?.name).toBe("name of still-up");
   });
 
-  it("answers unknown methods with UNIMPLEMENTED and malformed JSON with invalid_argument", async () => {
+  it("answers unknown methods with UNIMPLEMENTED and malformed JSON or binary with invalid_argument", async () => {
     const response = await fetch(`${server.url}/${QUERY}/NoSuchMethod`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -349,6 +385,17 @@ describe("kernel gRPC server on malformed input", () => {
     });
     expect(malformed.status).toBe(400);
     expect(((await malformed.json()) as { code: string }).code).toBe("invalid_argument");
+    // Binary garbage over the Connect protocol is the caller's fault too (connect-es says INTERNAL).
+    const garbage = await fetch(`${server.url}/${QUERY}/GetProduct`, {
+      method: "POST",
+      headers: { "content-type": "application/proto" },
+      body: Uint8Array.of(0x0a, 0xff),
+    });
+    expect(garbage.status).toBe(400);
+    expect(await garbage.json()).toEqual({
+      code: "invalid_argument",
+      message: "cannot decode message eventmall.product.v1.GetProductRequest from binary: premature EOF",
+    });
     const unregistered = createClient(ProductCommandService, createGrpcTransport({ baseUrl: server.url }));
     expect((await expectConnectError(unregistered.createProduct({ name: "x" }))).code).toBe(Code.Unimplemented);
   });

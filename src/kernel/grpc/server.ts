@@ -10,10 +10,12 @@ import { pino, type Logger } from "pino";
 import { Health } from "../../../gen/grpc/health/v1/health_pb";
 import * as reflectionV1Pb from "../../../gen/grpc/reflection/v1/reflection_pb";
 import * as reflectionV1alphaPb from "../../../gen/grpc/reflection/v1alpha/reflection_pb";
+import { stopUnreadUploads } from "./early-answers";
 import { internalErrorInterceptor } from "./errors";
 import { HealthRegistry } from "./health";
 import { createPlaintextListener } from "./plaintext-listener";
 import { DescriptorIndex, reflectionV1, reflectionV1alpha } from "./reflection";
+import { blameUnparsableConnectRequests, blameUnparsableRequests } from "./unparsable-requests";
 
 export const DEFAULT_READ_MAX_BYTES = 4 * 1024 * 1024;
 const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
@@ -75,6 +77,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       router.service(Health, health.implementation());
       router.service(reflectionV1Pb.ServerReflection, reflectionV1(index));
       router.service(reflectionV1alphaPb.ServerReflection, reflectionV1alpha(index));
+      // The adapter reads the handlers after routes() returns: wrap each method's handler here.
+      router.handlers.forEach((handler, i) => (router.handlers[i] = blameUnparsableConnectRequests(handler)));
     },
   });
 
@@ -87,6 +91,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       if (inFlight === 0) onIdle?.();
     });
     blameUnparsableRequests(res);
+    stopUnreadUploads(req, res);
     handler(req as never, res as never);
   };
 
@@ -156,37 +161,4 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     })());
 
   return { port: address.port, url, health, close };
-}
-
-/**
- * connect-es reports a request body that is not valid protobuf as INTERNAL ("parse binary: ...",
- * the same code it uses for a response it cannot encode). The bytes came from the caller, so
- * gRPC and gRPC-Web callers get INVALID_ARGUMENT instead: the status is rewritten in the headers
- * (trailers-only answers) or trailers on its way out. Connect-protocol callers still see the
- * library's code in the JSON error body. Status messages are also capped in length.
- */
-const MAX_STATUS_MESSAGE_CHARS = 1024;
-const MAX_STATUS_DETAILS_CHARS = 8192;
-
-function blameUnparsableRequests(res: Parameters<Parameters<typeof createPlaintextListener>[0]>[1]): void {
-  const rewrite = (headers: unknown) => {
-    if (!headers || typeof headers !== "object") return;
-    const fields = headers as Record<string, unknown>;
-    const message = String(fields["grpc-message"] ?? "");
-    if (String(fields["grpc-status"]) === "13" && /^parse(%20| )binary/.test(message)) fields["grpc-status"] = "3";
-    // A message quoting a huge input would make a header block clients refuse (FRAME_SIZE_ERROR).
-    if (message.length > MAX_STATUS_MESSAGE_CHARS) fields["grpc-message"] = `${message.slice(0, MAX_STATUS_MESSAGE_CHARS).replace(/%[0-9A-Fa-f]?$/, "")}...`;
-    // Likewise error details quoting it: the status code and message still reach the caller.
-    if (String(fields["grpc-status-details-bin"] ?? "").length > MAX_STATUS_DETAILS_CHARS) delete fields["grpc-status-details-bin"];
-  };
-  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => unknown;
-  (res as { writeHead: unknown }).writeHead = (...args: unknown[]) => {
-    rewrite(args.find((arg) => arg !== null && typeof arg === "object"));
-    return writeHead(...args);
-  };
-  const addTrailers = res.addTrailers.bind(res) as (headers: unknown) => void;
-  (res as { addTrailers: unknown }).addTrailers = (headers: unknown) => {
-    rewrite(headers);
-    addTrailers(headers);
-  };
 }

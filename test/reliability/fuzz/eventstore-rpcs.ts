@@ -1,8 +1,9 @@
 // Fuzzes the embedded event store's gRPC surface (Streams and PersistentSubscriptions, methods
-// taken from the client's generated service definitions) with raw malformed frames. Reports every
-// answer that is not an input status; afterwards the store must still serve an append and a read.
+// taken from the client's generated service definitions) with raw malformed frames, then sends an
+// oversized append through the official client. Reports every answer that is not an input status
+// (oversized: not RESOURCE_EXHAUSTED); afterwards the store must still serve an append and a read.
 import { createRequire } from "node:module";
-import { EventStoreDBClient, jsonEvent } from "@eventstore/db-client";
+import { binaryEvent, EventStoreDBClient, jsonEvent } from "@eventstore/db-client";
 import fc from "fast-check";
 import { startEventStore } from "../../../services/eventstore/server";
 import { INPUT_CODES } from "./product-rpcs";
@@ -11,6 +12,8 @@ import { grpcFrame, WireClient } from "./wire";
 
 const require = createRequire(import.meta.url);
 type GrpcServiceDefinition = Record<string, { path: string }>;
+/** Over the store's 16 MiB receive limit (services/eventstore/server.ts). */
+const OVERSIZED_EVENT_BYTES = 17 * 1024 * 1024;
 
 export function eventStorePaths(): string[] {
   const streams = require("@eventstore/db-client/generated/streams_grpc_pb").StreamsService as GrpcServiceDefinition;
@@ -44,6 +47,14 @@ export async function fuzzEventStore(options: { runsPerPath: number; seed: numbe
     }
     const client = EventStoreDBClient.connectionString(store.connectionString);
     try {
+      // A message over the store's receive limit, sent in full by the official client: RESOURCE_EXHAUSTED,
+      // and the same client's connection keeps working.
+      const oversized = await client
+        .appendToStream("fuzz-oversized", binaryEvent({ type: "TooBig", data: new Uint8Array(OVERSIZED_EVENT_BYTES) }))
+        .then(() => ({ code: 0, message: "accepted" }), (error: { code?: number; message?: string }) => ({ code: error.code ?? -1, message: String(error.message) }));
+      report.inputsTried++;
+      report.codes[oversized.code] = (report.codes[oversized.code] ?? 0) + 1;
+      if (oversized.code !== 8) report.offenders.push(`Append [oversized, ${OVERSIZED_EVENT_BYTES} bytes] → ${oversized.code} ${oversized.message}, expected RESOURCE_EXHAUSTED`);
       await client.appendToStream("fuzz-after", jsonEvent({ type: "FuzzSurvived", data: { ok: true } }));
       let read = 0;
       for await (const _ of client.readStream("fuzz-after")) read++;

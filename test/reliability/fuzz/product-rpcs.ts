@@ -94,6 +94,11 @@ export async function fuzzProductRpcs(options: { runsPerKind: number; seed: numb
             fc.asyncProperty(wrongJson(method), caller, async (body, header) => record(method, "wrong JSON", await wire.connectJson(path, body, auth(header)))),
             params,
           );
+          // Connect's binary encoding: garbage must be INVALID_ARGUMENT too, not the library's INTERNAL.
+          await fc.assert(
+            fc.asyncProperty(malformedProtobuf, caller, async (bytes, header) => record(method, "malformed protobuf (Connect)", await wire.connectProto(path, bytes, auth(header)))),
+            params,
+          );
         }
         // Framing lies: a length prefix longer than the body, and a compressed flag without an encoding.
         record(method, "truncated frame", await wire.grpc(path, grpcFrame(Uint8Array.of(0x0a, 0x01), { declaredLength: 100 }), auth(callers.admin!)));
@@ -105,12 +110,18 @@ export async function fuzzProductRpcs(options: { runsPerKind: number; seed: numb
       }
     }
 
-    // And one message that really is over the limit, to each server (slow: the whole body is sent).
+    // And one message that really is over the limit, sent in full to each server, over gRPC and
+    // Connect binary: answered as soon as the length shows it, and the upload is cut short.
     if (options.fullSizeOversized) for (const { service, wire } of [hosted.find((h) => h.wire === wires[0]), hosted.find((h) => h.wire === wires[1])].filter((h) => h !== undefined)) {
-      const method = service.methods[0]!;
-      const answer = await wire.grpc(methodPath(method), grpcFrame(new Uint8Array(DEFAULT_READ_MAX_BYTES + 1)), auth(callers.admin!));
-      record(method, "oversized (full body)", answer);
-      if (answer.code !== 8) report.offenders.push(`${methodPath(method)} [oversized, full body] → ${answer.code}, expected RESOURCE_EXHAUSTED`);
+      const method = service.methods.find((m) => m.methodKind === "unary")!;
+      const body = new Uint8Array(DEFAULT_READ_MAX_BYTES + 1);
+      for (const [protocol, answer] of [
+        ["gRPC", await wire.grpc(methodPath(method), grpcFrame(body), auth(callers.admin!))],
+        ["Connect", await wire.connectProto(methodPath(method), body, auth(callers.admin!))],
+      ] as const) {
+        record(method, `oversized (full body, ${protocol})`, answer);
+        if (answer.code !== 8) report.offenders.push(`${methodPath(method)} [oversized, full body, ${protocol}] → ${answer.code}, expected RESOURCE_EXHAUSTED`);
+      }
     }
 
     const healthOf = async (url: string) => (await createClient(Health, createGrpcTransport({ baseUrl: url })).check({ service: "" })).status;

@@ -1,5 +1,5 @@
 // Raw HTTP/2 requests for fuzzing: gRPC frames we build byte by byte (so they can be malformed)
-// and Connect unary JSON bodies (so they can be wrong). Each answers the status code it got.
+// and Connect unary JSON or binary bodies (so they can be wrong). Each answers the status code it got.
 import http2 from "node:http2";
 
 /** A request not answered by then counts as a failure (code -1), not a hang of the test. */
@@ -80,8 +80,17 @@ export class WireClient {
 
   /** Sends `body` (any text) as a Connect unary JSON request; resolves with the Connect code. */
   connectJson(path: string, body: string, headers: Record<string, string> = {}): Promise<WireAnswer> {
+    return this.connectUnary(path, "application/json", body, headers);
+  }
+
+  /** Sends `body` (any bytes) as a Connect unary binary (application/proto) request. */
+  connectProto(path: string, body: Uint8Array, headers: Record<string, string> = {}): Promise<WireAnswer> {
+    return this.connectUnary(path, "application/proto", body, headers);
+  }
+
+  private connectUnary(path: string, contentType: string, body: string | Uint8Array, headers: Record<string, string>): Promise<WireAnswer> {
     return new Promise((resolve, reject) => {
-      const stream = this.session.request({ ":method": "POST", ":path": path, "content-type": "application/json", "connect-protocol-version": "1", ...headers });
+      const stream = this.session.request({ ":method": "POST", ":path": path, "content-type": contentType, "connect-protocol-version": "1", ...headers });
       let httpStatus = 0;
       const chunks: Buffer[] = [];
       stream.on("response", (h) => (httpStatus = Number(h[":status"])));
