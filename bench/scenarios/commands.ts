@@ -6,6 +6,7 @@ import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ProductCommandService } from "../../gen/eventmall/product/v1/commands_pb";
 import { ADMIN_ROLE, createTokenService } from "../../src/kernel/auth";
+import { unaryCaller } from "../lib/grpc-unary";
 import { closedLoop, openLoop, type LoadResult } from "../lib/load";
 import { processCpuMillis, startServiceProcess } from "../lib/processes";
 
@@ -64,8 +65,10 @@ export async function runCommandLoad(options: CommandLoadOptions): Promise<Comma
     }, options.products);
     if (productIds.length !== options.products) throw new Error(`created ${productIds.length} of ${options.products} products`);
     let next = 0;
-    // A deadline per call, so a stalled service cannot keep the benchmark from ending.
-    const increase = () => products.increaseInventory({ productId: productIds[next++ % productIds.length]!, quantity: 1n }, { timeoutMs: 30_000 });
+    // The load itself goes through a lean grpc-js caller (see grpc-unary.ts); a deadline per call,
+    // so a stalled service cannot keep the benchmark from ending.
+    const increaseInventory = unaryCaller(command.match[1]!, ProductCommandService.method.increaseInventory, { authorization: `Bearer ${token}` });
+    const increase = () => increaseInventory.call({ productId: productIds[next++ % productIds.length]!, quantity: 1n }, 30_000);
 
     await closedLoop(4, Math.min(1000, options.durationMs), increase); // warm up connections and JIT
     const fixed: LoadResult[] = [];
@@ -80,6 +83,7 @@ export async function runCommandLoad(options: CommandLoadOptions): Promise<Comma
       store: before.store === undefined ? undefined : perCommand(cpuOf(options.storePid)! - before.store),
       loadGenerator: perCommand((generator.user + generator.system) / 1000),
     };
+    increaseInventory.close();
     return { fixed, saturation, cpuPerCommand };
   } finally {
     await command.stop();
