@@ -21,6 +21,9 @@ export function createPlaintextListener(
   const h1 = http.createServer(handler);
   const listener = net.createServer((socket) => {
     onSocket(socket);
+    // Sockets handed over by hand miss the servers' own setup: without this, Nagle's algorithm
+    // holds back the small frames of an answer (headers, message, trailers) until an ACK arrives.
+    socket.setNoDelay(true);
     socket.on("error", () => socket.destroy());
     // Read in paused mode: HTTP/2 takes over the socket's handle and only picks up bytes still
     // buffered in the stream, so nothing may be left flowing to a "data" listener.
