@@ -6,7 +6,7 @@ import { recordFigures } from "./figures";
 
 describe("crashes under load", () => {
   it("lose no acknowledged command and leave the read model equal to a rebuild", async () => {
-    const result = await runCrashScenario({ seed: 9, faults: ["eventstore", "projector", "command"], workers: 4, products: 3 });
+    const result = await runCrashScenario({ seed: 9, faults: ["eventstore", "projector", "command"], workers: 2, products: 3 });
     recordFigures("crash (light)", {
       seed: 9,
       commandsSent: result.commandsSent,

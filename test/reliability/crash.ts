@@ -16,11 +16,11 @@ import { InventoryIncreasedSchema } from "../../gen/eventmall/product/v1/events_
 import { catchUp } from "../../src/kernel/catch-up";
 import { readCheckpoint } from "../../src/kernel/projector-checkpoint";
 import { headPosition } from "../../src/kernel/catch-up";
-import { openReadDb } from "../../src/kernel/read-db";
+import { openReadDb, type ReadDb } from "../../src/kernel/read-db";
 import { productProjection } from "../../src/product/projection";
 import { operatorCredentials } from "../support/operator";
 import { startService, type ServiceProcess } from "../support/processes";
-import { createMigratedReadDb } from "../support/read-db";
+import { createMigratedReadDb, type TestReadDb } from "../support/read-db";
 
 export type Victim = "eventstore" | "command" | "projector";
 
@@ -65,18 +65,27 @@ async function freePort(): Promise<number> {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const scenarioStart = Date.now();
+/** CRASH_PROGRESS=1 prints where the time goes. */
+const progress = (what: string) => {
+  if (process.env.CRASH_PROGRESS) process.stderr.write(`[crash +${Date.now() - scenarioStart} ms] ${what}\n`);
+};
 
 export async function runCrashScenario(options: { seed: number; faults: Victim[]; workers: number; products: number }): Promise<CrashResult> {
   const random = seededRandom(options.seed);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "eventmall-crash-"));
-  const readDb = await createMigratedReadDb("sqlite");
   const operator = await operatorCredentials();
   const [storePort, commandPort] = [await freePort(), await freePort()];
   const connectionString = `esdb://127.0.0.1:${storePort}?tls=false`;
-  const env: Record<Victim, Record<string, string>> = {
-    eventstore: { EVENTSTORE_PORT: String(storePort), EVENTSTORE_DATA_FILE: path.join(dir, "eventstore.db"), DATA_DIR: dir },
-    command: { EVENTSTORE_CONNECTION_STRING: connectionString, COMMAND_PORT: String(commandPort), COMMAND_CONTEXTS: "product", AUTH_TOKEN_SECRET: operator.secret, DATA_DIR: dir },
-    projector: { EVENTSTORE_CONNECTION_STRING: connectionString, READ_DATABASE_URL: readDb.url, PROJECTOR_RETRY_BASE_MS: "20", DATA_DIR: dir },
+  // The store starts while the read database is migrated (both take seconds); these are set then.
+  let readDb: TestReadDb | undefined;
+  let fresh: TestReadDb | undefined;
+  let db: ReadDb | undefined;
+  let freshDb: ReadDb | undefined;
+  const env: Record<Victim, () => Record<string, string>> = {
+    eventstore: () => ({ EVENTSTORE_PORT: String(storePort), EVENTSTORE_DATA_FILE: path.join(dir, "eventstore.db"), DATA_DIR: dir }),
+    command: () => ({ EVENTSTORE_CONNECTION_STRING: connectionString, COMMAND_PORT: String(commandPort), COMMAND_CONTEXTS: "product", AUTH_TOKEN_SECRET: operator.secret, DATA_DIR: dir }),
+    projector: () => ({ EVENTSTORE_CONNECTION_STRING: connectionString, READ_DATABASE_URL: readDb!.url, PROJECTOR_RETRY_BASE_MS: "20", DATA_DIR: dir }),
   };
   const readyLine: Record<Victim, RegExp> = {
     eventstore: /eventstore listening on/,
@@ -87,20 +96,20 @@ export async function runCrashScenario(options: { seed: number; faults: Victim[]
   const killedByUs = new Set<ServiceProcess>();
   const unplannedExits: string[] = [];
   const start = async (victim: Victim) => {
-    const service = startService(victim, env[victim]);
+    const service = startService(victim, env[victim]());
     running.set(victim, service);
     void service.exited.then((how) => {
       if (!killedByUs.has(service) && running.get(victim) === service && !stopping) unplannedExits.push(`${victim} exited (${String(how)}): ${service.lines.slice(-5).join(" | ")}`);
     });
     await service.waitFor(readyLine[victim], 90_000);
+    progress(`${victim} ready`);
   };
   let stopping = false;
   const store = EventStoreDBClient.connectionString(connectionString);
-  const db = await openReadDb(readDb.url);
-  const fresh = await createMigratedReadDb("sqlite");
-  const freshDb = await openReadDb(fresh.url);
   try {
-    await start("eventstore");
+    await Promise.all([start("eventstore"), createMigratedReadDb("sqlite").then((created) => (readDb = created))]);
+    db = await openReadDb(readDb!.url);
+    progress("read database migrated");
     await Promise.all([start("command"), start("projector")]);
     const client: Client<typeof ProductCommandService> = createClient(
       ProductCommandService,
@@ -130,6 +139,9 @@ export async function runCrashScenario(options: { seed: number; faults: Victim[]
       }
     };
     const workers = Array.from({ length: options.workers }, (_, w) => worker(w));
+    progress("load started");
+    // The database the rebuild goes into is migrated meanwhile (awaited with the workers).
+    const freshReady = createMigratedReadDb("sqlite").then((created) => (fresh = created));
 
     const faults: CrashResult["faults"] = [];
     const began = Date.now();
@@ -139,14 +151,17 @@ export async function runCrashScenario(options: { seed: number; faults: Victim[]
       killedByUs.add(service);
       service.child.kill("SIGKILL");
       await service.exited;
+      progress(`${victim} killed`);
       faults.push({ victim, atMs: Date.now() - began });
       await sleep(Math.floor(random() * 500));
       await start(victim);
     }
     await sleep(1_000);
     loadRunning = false;
-    await Promise.all(workers);
+    await Promise.all([...workers, freshReady]);
+    freshDb = await openReadDb(fresh!.url);
 
+    progress("load stopped");
     // Every acknowledged command's event is in the store.
     const recorded = new Map<bigint, number>();
     for (const productId of productIds) {
@@ -175,7 +190,9 @@ export async function runCrashScenario(options: { seed: number; faults: Victim[]
       if (Date.now() > deadline) throw new Error("the live read model did not catch up within 60 s");
       await sleep(200);
     }
+    progress("live read model caught up");
     await catchUp({ client: store, db: freshDb, projection: productProjection, onFailure: "stop" });
+    progress("rebuilt");
     const live = new Map((await db.product.findMany()).map((row) => [row.id, row]));
     const rebuilt = await freshDb.product.findMany();
     const readModelDifferences: string[] = [];
@@ -201,11 +218,12 @@ export async function runCrashScenario(options: { seed: number; faults: Victim[]
   } finally {
     stopping = true;
     await Promise.all([...running.values()].map((service) => service.stop(5_000)));
+    progress("processes stopped");
     await Promise.race([store.dispose(), sleep(5_000)]);
-    await db.$disconnect();
-    await freshDb.$disconnect();
-    await readDb.drop();
-    await fresh.drop();
+    await db?.$disconnect();
+    await freshDb?.$disconnect();
+    await readDb?.drop();
+    await fresh?.drop();
     await fs.rm(dir, { recursive: true, force: true });
   }
 }
