@@ -80,6 +80,7 @@ async function rebuild(name: string): Promise<number> {
     const result = await rebuildProjection({
       client,
       liveUrl: config.readDatabaseUrl,
+      connectionString: config.eventStore.connectionString,
       projection,
       onProgress: progress.update,
       onFailedEvent: (event, error) => progress.note(`event at ${event.position.commit} (${event.type} in ${event.streamId}) failed: ${String(error)}; marked for retry`),

@@ -2,6 +2,7 @@
 // applies many events per transaction, checkpoint included, until it reaches the end of $all.
 // New read models build this way on first start; blue/green rebuilds use it on a fresh database.
 import { BACKWARDS, END, FORWARDS, START, type EventStoreDBClient, type Position, type ResolvedEvent } from "@eventstore/db-client";
+import { inlineAllReader, workerAllReader } from "./all-reader";
 import { applyBatchWithCheckpoint, applyWithCheckpoint, markForRetry, readCheckpoint, type ProjectedEvent, type Projection, type ProjectionFilter } from "./projector-checkpoint";
 import type { ReadDb } from "./read-db";
 
@@ -33,6 +34,11 @@ export interface CatchUpOptions {
   onProgress?: (progress: CatchUpProgress) => void;
   onFailedEvent?: (event: ProjectedEvent, error: unknown) => void;
   shouldStop?: () => boolean;
+  /**
+   * Read $all in a worker thread with a client of its own, made from this connection string
+   * (long builds: decoding then runs beside applying). Default: `client`, in this thread.
+   */
+  readerConnectionString?: string;
 }
 
 export interface CatchUpResult {
@@ -57,35 +63,22 @@ export async function catchUp(options: CatchUpOptions): Promise<CatchUpResult> {
   const checkpoint = await readCheckpoint(db, projection.name);
   const head = (await headPosition(client))?.commit ?? 0n;
   const result: CatchUpResult = { scanned: 0, applied: 0, checkpoint, stopped: false };
-  let from: Position | undefined = checkpoint ?? undefined;
-
-  // The next page is read while the current one is applied.
-  let nextPage: Promise<ResolvedEvent[]> | undefined = readPage(client, from, pageSize);
-  while (nextPage) {
-    const page: ResolvedEvent[] = await nextPage;
-    const fresh = page.filter((resolved) => resolved.event?.position && (!from || resolved.event.position.commit > from.commit));
-    const lastRead = page.at(-1)?.event?.position;
-    nextPage = page.length >= pageSize && lastRead ? readPage(client, lastRead, pageSize) : undefined;
-    if (lastRead) from = lastRead;
-
-    const matching = fresh.map(toProjectedEvent).filter((event) => matchesFilter(projection.filter, event));
-    for (let i = 0; i < matching.length; i += batchSize) {
-      if (options.shouldStop?.()) {
-        await nextPage?.catch(() => undefined);
-        return { ...result, stopped: true, checkpoint: await readCheckpoint(db, projection.name) };
+  const readerOptions = { from: checkpoint ?? undefined, filter: projection.filter, pageSize };
+  const reader = options.readerConnectionString ? workerAllReader(options.readerConnectionString, readerOptions) : inlineAllReader(client, readerOptions);
+  try {
+    for (let page = await reader.next(); page; page = await reader.next()) {
+      for (let i = 0; i < page.events.length; i += batchSize) {
+        if (options.shouldStop?.()) return { ...result, stopped: true, checkpoint: await readCheckpoint(db, projection.name) };
+        const outcome = await applyBatch(options, page.events.slice(i, i + batchSize));
+        result.applied += outcome.applied;
+        if (outcome.failed) return { ...result, failed: outcome.failed, checkpoint: await readCheckpoint(db, projection.name) };
       }
-      const batch = matching.slice(i, i + batchSize);
-      const outcome = await applyBatch(options, batch);
-      result.applied += outcome.applied;
-      if (outcome.failed) {
-        await nextPage?.catch(() => undefined);
-        return { ...result, failed: outcome.failed, checkpoint: await readCheckpoint(db, projection.name) };
-      }
+      result.scanned += page.scanned;
+      if (page.last) result.scannedTo = page.last;
+      options.onProgress?.({ scanned: result.scanned, applied: result.applied, position: result.scannedTo?.commit ?? 0n, head });
     }
-    result.scanned += fresh.length;
-    const lastFresh = fresh.at(-1)?.event?.position;
-    if (lastFresh) result.scannedTo = lastFresh;
-    options.onProgress?.({ scanned: result.scanned, applied: result.applied, position: result.scannedTo?.commit ?? 0n, head });
+  } finally {
+    await reader.close();
   }
   return { ...result, checkpoint: await readCheckpoint(db, projection.name) };
 }

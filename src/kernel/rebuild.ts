@@ -25,6 +25,8 @@ export interface RebuildOptions {
   onSwap?: () => void;
   /** Events per transaction in the build pass. */
   batchSize?: number;
+  /** The store's connection string: the build pass then reads $all in a worker thread (faster). */
+  connectionString?: string;
 }
 
 export interface RebuildResult {
@@ -53,7 +55,7 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
     // The copy is disposable until the swap: losing it to a crash costs a restart, not data.
     await fresh.tune(freshDb);
     const build = { client: options.client, db: freshDb, projection, onFailure: "mark" as const, batchSize: options.batchSize, onFailedEvent: options.onFailedEvent };
-    const pass = await catchUp({ ...build, onProgress: options.onProgress });
+    const pass = await catchUp({ ...build, onProgress: options.onProgress, readerConnectionString: options.connectionString });
 
     options.onSwap?.();
     liveDb = await openReadDb(options.liveUrl);

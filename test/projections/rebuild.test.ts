@@ -60,7 +60,8 @@ describe.each(READ_DB_PROVIDERS)("blue/green rebuild on %s", (provider) => {
       }
     })();
 
-    const result = await rebuildProjection({ client: store.client, liveUrl: live.url, projection: inventoryMovementsProjection, batchSize: 500 });
+    // With the connection string the build pass reads $all in a worker thread, as the CLI does.
+    const result = await rebuildProjection({ client: store.client, connectionString: store.connectionString, liveUrl: live.url, projection: inventoryMovementsProjection, batchSize: 500 });
     writing = false;
     await writer;
     reading = false;
