@@ -1,17 +1,21 @@
 // Where a blue/green rebuild builds its fresh copy, per read-database provider, and how the
 // swap transaction on the live database reads and replaces tables from it.
-//   SQLite:     a new file beside the live one, ATTACHed to the live connection for the swap.
+//   SQLite:     a new file beside the live one with the live file's schema, ATTACHed to the live
+//               connection for the swap.
 //   PostgreSQL: a new schema in the live database (same migrations through ?schema=), read by
 //               the live connection as "schema"."table"; DROP SCHEMA … CASCADE afterwards.
 import fs from "node:fs/promises";
 import path from "node:path";
+import Database from "better-sqlite3";
 import pg from "pg";
-import { readDbProvider, schemaOf, withSchema, type ReadDb, type ReadDbProvider, type ReadTx } from "./read-db";
+import { migrateReadDb, readDbProvider, schemaOf, withSchema, type ReadDb, type ReadDbProvider, type ReadTx } from "./read-db";
 
 /** Where the fresh copy lives and how the live database's connection reaches its tables. */
 export interface FreshDatabase {
   provider: ReadDbProvider;
   url: string;
+  /** Creates the copy's tables, empty: the same schema as the live database's. */
+  create(): Promise<void>;
   /** Settings for a copy that is disposable until the swap (faster, not durable). */
   tune(copy: ReadDb): Promise<void>;
   /** Makes the fresh copy's tables visible to `live` (outside any transaction). */
@@ -36,6 +40,23 @@ function freshFile(liveUrl: string, suffix: string): FreshDatabase {
   return {
     provider: "sqlite",
     url: `file:${file}`,
+    // The live database's own CREATE statements (in creation order): the same schema as the
+    // migrations gave it, without starting the Prisma CLI (seconds) for a disposable file.
+    async create() {
+      const live = new Database(livePath, { readonly: true, fileMustExist: true });
+      let statements: { sql: string }[];
+      try {
+        statements = live.prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid").all() as { sql: string }[];
+      } finally {
+        live.close();
+      }
+      const copy = new Database(file);
+      try {
+        copy.transaction(() => statements.forEach(({ sql }) => copy.exec(sql)))();
+      } finally {
+        copy.close();
+      }
+    },
     async tune(copy) {
       await copy.$queryRawUnsafe("PRAGMA synchronous = OFF");
     },
@@ -59,6 +80,7 @@ function freshSchema(liveUrl: string, suffix: string): FreshDatabase {
   return {
     provider: "postgresql",
     url: withSchema(liveUrl, schema),
+    create: () => migrateReadDb(withSchema(liveUrl, schema)),
     async tune(copy) {
       // Per connection; the build pass runs its transactions one after another on few connections.
       await copy.$executeRawUnsafe("SET synchronous_commit = off");

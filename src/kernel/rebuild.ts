@@ -1,5 +1,5 @@
 // Blue/green rebuild of one projection. Its tables are built into a FRESH database (same
-// migrations, same apply code, its own checkpoint) from the start of $all while the live read
+// schema, same apply code, its own checkpoint) from the start of $all while the live read
 // model keeps serving. Then one transaction on the live database swaps them in:
 //   1. lock the projection's checkpoint row: the live projector takes the same lock first in
 //      every apply transaction, so it waits (and afterwards sees the new checkpoint);
@@ -9,7 +9,7 @@
 import type { EventStoreDBClient } from "@eventstore/db-client";
 import { catchUp, type CatchUpProgress } from "./catch-up";
 import { lockCheckpoint, readCheckpoint, type ProjectedEvent, type Projection } from "./projector-checkpoint";
-import { migrateReadDb, openReadDb, type ReadDb, type ReadTx } from "./read-db";
+import { openReadDb, type ReadDb, type ReadTx } from "./read-db";
 import { freshDatabaseFor, replaceRows, replaceTable, type FreshDatabase } from "./rebuild-copy";
 
 export { freshDatabaseFor, type FreshDatabase };
@@ -49,7 +49,7 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
   let freshDb: ReadDb | undefined;
   let liveDb: ReadDb | undefined;
   try {
-    await migrateReadDb(fresh.url);
+    await fresh.create();
     // One connection: the build pass is sequential, and session settings (tune) stay on it.
     freshDb = await openReadDb(fresh.url, { poolSize: 1 });
     // The copy is disposable until the swap: losing it to a crash costs a restart, not data.
