@@ -5,8 +5,8 @@
 //     durability as the rebuild's copy;
 //  2. projection lag (command acknowledged → product read model applied it) p50/p99 under a
 //     steady 500 commands/s through the product command service, on a store of its own.
-// BENCH_PARTS=rebuild or BENCH_PARTS=lag runs one part. The rebuild part's store runs in its own
-// process (as the CLI meets it); the lag part's in this process. Results: bench/results/projections.md.
+// BENCH_PARTS=rebuild or BENCH_PARTS=lag runs one part. Stores and the command service run in
+// processes of their own, as deployed. Results: bench/results/projections.md.
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -25,14 +25,12 @@ import { migrateReadDb, openReadDb } from "../src/kernel/read-db";
 import { rebuildProjection } from "../src/kernel/rebuild";
 import { productProjection } from "../src/product/projection";
 import { inventoryMovementsProjection } from "../src/report/inventory-movements";
-import { startCommandServer } from "../services/command/server";
-import { startEventStore } from "../services/eventstore/server";
 import { inventoryChanged, productCreated } from "../test/projections/support";
-import { startEventStoreProcess } from "./lib/processes";
+import { startEventStoreProcess, startServiceProcess } from "./lib/processes";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const EVENTS_PER_PRODUCT = 100;
-const LAG_RATE = 500;
+const LAG_RATE = Number(process.env.BENCH_LAG_RATE ?? 500);
 const LAG_SECONDS = Number(process.env.BENCH_LAG_SECONDS ?? 20);
 const LAG_PRODUCTS = 50;
 const SEED_APPENDS_IN_FLIGHT = 4;
@@ -147,7 +145,9 @@ async function rebuildBench(client: EventStoreDBClient, connectionString: string
  * bench's commands when the harness gave up: 0 of 10,000 matched).
  */
 async function lagBench(dir: string): Promise<void> {
-  const store = await startEventStore({ host: "127.0.0.1", port: 0, inMemory: true });
+  // Store and command service in processes of their own (as deployed); the projector here, where
+  // the observer sees each applied position.
+  const store = await startEventStoreProcess(path.join(dir, "lag-store.db"));
   const client = EventStoreDBClient.connectionString(store.connectionString);
   const url = `file:${path.join(dir, "lag.db")}`;
   await migrateReadDb(url);
@@ -163,10 +163,16 @@ async function lagBench(dir: string): Promise<void> {
     bufferSize: 100,
     observer: { state() {}, retried() {}, parked() {}, applied: (_p, _n, position) => void appliedAt.set(position, performance.now()) },
   });
-  const tokens = createTokenService({ dataDir: dir, auth: { tokenSecret: "x".repeat(40), tokenTtlSeconds: 3600 } });
-  const server = await startCommandServer({ tokens, eventStore: client, host: "127.0.0.1", port: 0, snapshotEvery: 100, maxConflictRetries: 20, logger: silent, contexts: ["product"] });
+  const secret = "x".repeat(40);
+  const server = await startServiceProcess(
+    "command",
+    [],
+    { EVENTSTORE_CONNECTION_STRING: store.connectionString, COMMAND_PORT: "0", COMMAND_CONTEXTS: "product", AUTH_TOKEN_SECRET: secret, DATA_DIR: dir },
+    /command service listening on (\S+)/,
+  );
+  const tokens = createTokenService({ dataDir: dir, auth: { tokenSecret: secret, tokenTtlSeconds: 3600 } });
   const token = (await tokens.issue({ subject: "bench", roles: [ADMIN_ROLE] })).token;
-  const commands = createClient(ProductCommandService, createGrpcTransport({ baseUrl: server.url, interceptors: [(next) => (req) => (req.header.set("authorization", `Bearer ${token}`), next(req))] }));
+  const commands = createClient(ProductCommandService, createGrpcTransport({ baseUrl: server.match[1]!, interceptors: [(next) => (req) => (req.header.set("authorization", `Bearer ${token}`), next(req))] }));
   const ids: string[] = [];
   let setupPosition = 0n;
   for (let i = 0; i < LAG_PRODUCTS; i++) {
@@ -218,7 +224,7 @@ async function lagBench(dir: string): Promise<void> {
     value: `${percentile(lags, 99).toFixed(1)} ms`,
     note: `target ≤ 50 ms; ${lags.length}/${acknowledged.length} matched by position token (${tokenMismatches} tokens ≠ commit_position)`,
   });
-  await server.close();
+  await server.stop();
   await projector.stop();
   await db.$disconnect();
   await client.dispose();
@@ -243,7 +249,7 @@ async function main(): Promise<void> {
         const readRate = await readCeiling(store.connectionString);
         const insertRate = await insertCeiling(store.connectionString, dir);
         const rebuildRate = await rebuildBench(client, store.connectionString, dir);
-        rows.push({ measure: "rebuild (npm run projections -- rebuild)", value: `${Math.round(rebuildRate)} events/s`, note: `target ≥ 20,000 events/s; ${EVENTS} events; end to end (migrating the copy, build pass, swap)` });
+        rows.push({ measure: "rebuild (npm run projections -- rebuild)", value: `${Math.round(rebuildRate)} events/s`, note: `target ≥ 20,000 events/s; ${EVENTS} events; end to end (creating the copy, build pass, swap)` });
         rows.push({ measure: "ceiling: raw upserts of the same rows", value: `${Math.round(insertRate)} events/s`, note: `rebuild = ${Math.round((100 * rebuildRate) / insertRate)}% of it (target ≥ 50%)` });
         rows.push({ measure: "ceiling: reading the same events from $all", value: `${Math.round(readRate)} events/s`, note: `rebuild = ${Math.round((100 * rebuildRate) / readRate)}% of it` });
       } finally {
@@ -258,10 +264,10 @@ async function main(): Promise<void> {
   const report = [
     "# Projection benchmarks",
     "",
-    `Command: \`BENCH_EVENTS=${EVENTS} npm run bench:projections\` — ${new Date().toISOString()}`,
+    `Command: \`${["BENCH_EVENTS", "BENCH_PARTS", "BENCH_LAG_RATE", "BENCH_LAG_SECONDS"].filter((key) => process.env[key]).map((key) => `${key}=${process.env[key]} `).join("")}npm run bench:projections\` — ${new Date().toISOString()}`,
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}; load average ${loadBefore} at start, ${loadavg()[0]!.toFixed(1)} at end (shared machine).`,
     "Rebuild part: the embedded store in a process of its own on a temp file (as `npm run projections -- rebuild` meets it); the rebuild reads $all in a worker thread. Read database: SQLite (WAL); the rebuild's copy runs with synchronous=OFF (disposable until the swap), the ceiling likewise.",
-    "Lag part: store (in memory), command server and projector in the benchmark process.",
+    "Lag part: store (on a temp file) and command service in processes of their own, the product projector in the benchmark process (SQLite read database, WAL).",
     "",
     "| measure | value | note |",
     "|---|---|---|",
