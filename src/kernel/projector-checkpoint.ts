@@ -60,25 +60,70 @@ const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 30_000 };
  * the checkpoint past it while it waited for redelivery (or sat parked until a replay).
  */
 export async function applyWithCheckpoint(db: ReadDb, projection: Projection, event: ProjectedEvent): Promise<ApplyOutcome> {
+  const [outcome] = await applyDeliveriesWithCheckpoint(db, projection, [event]);
+  return outcome!;
+}
+
+/** The projection threw on the run's event at `index`; the whole run was rolled back. */
+export class RunEventFailed extends Error {
+  override readonly name = "RunEventFailed";
+
+  constructor(
+    readonly index: number,
+    override readonly cause: unknown,
+  ) {
+    super(`event ${index} of the run failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+/**
+ * The live path for a run of deliveries (in the order the subscription handed them over): each
+ * one gets applyWithCheckpoint's treatment, all in ONE transaction, so a burst of events costs
+ * one commit. Any failure rolls the whole run back; when the projection threw on one of the events,
+ * the error is a RunEventFailed naming it.
+ */
+export async function applyDeliveriesWithCheckpoint(db: ReadDb, projection: Projection, events: ProjectedEvent[]): Promise<ApplyOutcome[]> {
   const name = projection.name;
-  const commitPosition = event.position.commit;
-  const retryKey = { projection_commitPosition: { projection: name, commitPosition } };
   return db.$transaction(async (tx) => {
     await lockCheckpoint(tx, name);
     const checkpoint = await tx.projectionCheckpoint.findUnique({ where: { name } });
-    const alreadyPassed = checkpoint !== null && commitPosition <= checkpoint.commitPosition;
-    if (alreadyPassed) {
-      const retry = await tx.projectionRetry.findUnique({ where: retryKey });
-      if (!retry) return "skipped";
-      await projection.apply(tx, event);
-      await tx.projectionRetry.delete({ where: retryKey });
-      return "applied";
+    let passed = checkpoint?.commitPosition;
+    let advanced: ProjectedEvent | undefined;
+    const outcomes: ApplyOutcome[] = [];
+    const apply = async (event: ProjectedEvent) => {
+      try {
+        await projection.apply(tx, event);
+      } catch (error) {
+        throw events.length === 1 ? error : new RunEventFailed(outcomes.length, error);
+      }
+    };
+    for (const event of events) {
+      const commitPosition = event.position.commit;
+      if (passed !== undefined && commitPosition <= passed) {
+        const retryKey = { projection_commitPosition: { projection: name, commitPosition } };
+        const retry = await tx.projectionRetry.findUnique({ where: retryKey });
+        if (!retry) {
+          outcomes.push("skipped");
+          continue;
+        }
+        await apply(event);
+        await tx.projectionRetry.delete({ where: retryKey });
+        outcomes.push("applied");
+        continue;
+      }
+      await apply(event);
+      passed = commitPosition;
+      advanced = event;
+      outcomes.push("applied");
     }
-    await projection.apply(tx, event);
-    await tx.projectionRetry.deleteMany({ where: { projection: name, commitPosition } });
-    const position = { commitPosition, preparePosition: event.position.prepare, updatedAt: new Date() };
-    await tx.projectionCheckpoint.upsert({ where: { name }, create: { name, ...position }, update: position });
-    return "applied";
+    if (advanced) {
+      // Marks left by earlier failures of events this run has now applied ahead of the checkpoint.
+      const appliedAhead = events.filter((event, i) => outcomes[i] === "applied" && (checkpoint === null || event.position.commit > checkpoint.commitPosition));
+      await tx.projectionRetry.deleteMany({ where: { projection: name, commitPosition: { in: appliedAhead.map((event) => event.position.commit) } } });
+      const position = { commitPosition: advanced.position.commit, preparePosition: advanced.position.prepare, updatedAt: new Date() };
+      await tx.projectionCheckpoint.upsert({ where: { name }, create: { name, ...position }, update: position });
+    }
+    return outcomes;
   }, TRANSACTION_OPTIONS);
 }
 

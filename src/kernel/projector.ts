@@ -1,6 +1,7 @@
-// Projector runtime: one persistent-subscription group on $all per projection. Each event is
-// applied with its checkpoint in one transaction, then acked; a failing event is nacked for
-// retry with backoff until the group's maxRetryCount parks it, and the projection moves on.
+// Projector runtime: one persistent-subscription group on $all per projection. Events are
+// applied with their checkpoint in one transaction, then acked: the deliveries already buffered
+// when one arrives go into the same transaction (a burst costs one commit). A failing event is
+// nacked for retry with backoff until the group's maxRetryCount parks it, and the projection moves on.
 import {
   eventTypeFilter,
   PersistentSubscriptionDoesNotExistError,
@@ -17,7 +18,15 @@ import {
 } from "@eventstore/db-client";
 import type { Logger } from "pino";
 import { catchUp } from "./catch-up";
-import { applyWithCheckpoint, markForRetry, type ProjectedEvent, type Projection, type ProjectionFilter } from "./projector-checkpoint";
+import {
+  applyDeliveriesWithCheckpoint,
+  applyWithCheckpoint,
+  markForRetry,
+  RunEventFailed,
+  type ProjectedEvent,
+  type Projection,
+  type ProjectionFilter,
+} from "./projector-checkpoint";
 import { readMetadata } from "./event-codec";
 import type { ReadDb } from "./read-db";
 
@@ -49,7 +58,7 @@ export interface ProjectorOptions {
   maxRetries: number;
   /** First retry delay; doubles with each retry of the same event. */
   retryBaseMs: number;
-  /** Events the store may have in flight to this consumer. */
+  /** Events the store may have in flight to this consumer; also the most applied in one transaction. */
   bufferSize?: number;
   /** Told about state changes and handled events (status table, metrics). */
   observer?: ProjectionObserver;
@@ -71,6 +80,7 @@ export interface RunningProjector {
 }
 
 const MAX_BACKOFF_MS = 30_000;
+const DEFAULT_BUFFER_SIZE = 100;
 /** How often a standby replica asks for a projection group another replica holds. */
 const STANDBY_POLL_MS = 500;
 
@@ -120,7 +130,7 @@ class ProjectionRunner {
         if (this.stopping) break;
         this.observer?.state(this.projection.name, "live");
         const subscription = this.options.client.subscribeToPersistentSubscriptionToAll(groupName(this.projection), {
-          bufferSize: this.options.bufferSize ?? 10,
+          bufferSize: this.options.bufferSize ?? DEFAULT_BUFFER_SIZE,
         });
         this.subscription = subscription;
         subscription.once("confirmation", () => {
@@ -131,7 +141,7 @@ class ProjectionRunner {
         for await (const resolved of subscription) {
           this.handling = true;
           try {
-            await this.handle(subscription, resolved);
+            await this.handleDeliveries(subscription, [resolved, ...(await this.alreadyBuffered(subscription))]);
           } finally {
             this.handling = false;
           }
@@ -221,7 +231,77 @@ class ProjectionRunner {
     }
   }
 
-  private async handle(subscription: PersistentSubscriptionToAll, resolved: PersistentSubscriptionToAllResolvedEvent): Promise<void> {
+  /**
+   * Deliveries that have arrived already (projections only). One turn of the event loop first:
+   * while the previous run's transaction held the loop (the SQLite driver is synchronous), what
+   * arrived still sits in the socket, unread.
+   */
+  private async alreadyBuffered(subscription: PersistentSubscriptionToAll): Promise<Delivery[]> {
+    if (isReactor(this.projection)) return [];
+    await new Promise((resolve) => setImmediate(resolve));
+    const limit = (this.options.bufferSize ?? DEFAULT_BUFFER_SIZE) - 1;
+    const more: Delivery[] = [];
+    for (let next: Delivery | null; more.length < limit && (next = subscription.read() as Delivery | null) !== null; ) more.push(next);
+    return more;
+  }
+
+  /**
+   * First deliveries (not retries, not replays of parked events through links) are applied in
+   * runs, one transaction each; the others, and every event of a run that failed, one by one.
+   */
+  private async handleDeliveries(subscription: PersistentSubscriptionToAll, deliveries: Delivery[]): Promise<void> {
+    let run: { delivery: Delivery; event: ProjectedEvent }[] = [];
+    const flush = async () => {
+      if (run.length > 0) await this.applyRun(subscription, run);
+      run = [];
+    };
+    for (const delivery of deliveries) {
+      const event = delivery.retryCount === 0 && !delivery.link ? toProjectedEvent(delivery) : undefined;
+      if (event && !isReactor(this.projection)) {
+        run.push({ delivery, event });
+        continue;
+      }
+      await flush();
+      await this.handle(subscription, delivery);
+    }
+    await flush();
+  }
+
+  private async applyRun(subscription: PersistentSubscriptionToAll, run: { delivery: Delivery; event: ProjectedEvent }[]): Promise<void> {
+    const projection = this.projection as Projection;
+    if (run.length === 0) return;
+    if (run.length === 1) return this.handle(subscription, run[0]!.delivery);
+    let outcomes;
+    try {
+      outcomes = await applyDeliveriesWithCheckpoint(this.options.db, projection, run.map((item) => item.event));
+    } catch (error) {
+      if (!(error instanceof RunEventFailed)) {
+        this.log.warn({ err: error, events: run.length }, "a run of events failed as one transaction; applying them one by one");
+        for (const { delivery } of run) await this.handle(subscription, delivery);
+        return;
+      }
+      // Everything before the failing event again (it was rolled back), the failing one to its
+      // retries as any failed delivery, then the rest.
+      await this.applyRun(subscription, run.slice(0, error.index));
+      const { delivery, event } = run[error.index]!;
+      await this.retryLater(subscription, delivery, event, error.cause, this.logContext(event, delivery));
+      await this.applyRun(subscription, run.slice(error.index + 1));
+      return;
+    }
+    await subscription.ack(...run.map((item) => item.delivery));
+    const applied = run.filter((_, i) => outcomes[i] === "applied");
+    if (applied.length > 0) this.observer?.applied(projection.name, applied.length, applied.at(-1)!.event.position.commit);
+    if (this.log.isLevelEnabled("debug")) {
+      run.forEach(({ delivery, event }, i) => this.log.debug({ ...this.logContext(event, delivery), outcome: outcomes[i] }, "event handled"));
+    }
+  }
+
+  private logContext(event: ProjectedEvent, delivery: Delivery): Record<string, unknown> {
+    // The ids the command side wrote (x-correlation-id): one flow can be followed across the processes' logs.
+    return { stream: event.streamId, revision: event.revision, type: event.type, position: event.position.commit, retryCount: delivery.retryCount, ...readMetadata(event.metadata) };
+  }
+
+  private async handle(subscription: PersistentSubscriptionToAll, resolved: Delivery): Promise<void> {
     const event = await this.withOriginalPosition(toProjectedEvent(resolved), resolved);
     if (!event) {
       // Nothing we could apply or checkpoint (e.g. a link to a deleted event): acknowledge it.
@@ -229,8 +309,7 @@ class ProjectionRunner {
       await subscription.ack(resolved);
       return;
     }
-    // The ids the command side wrote (x-correlation-id): one flow can be followed across the processes' logs.
-    const context = { stream: event.streamId, revision: event.revision, type: event.type, position: event.position.commit, retryCount: resolved.retryCount, ...readMetadata(event.metadata) };
+    const context = this.logContext(event, resolved);
     let outcome;
     try {
       if (isReactor(this.projection)) {
@@ -320,6 +399,8 @@ class ProjectionRunner {
     });
   }
 }
+
+type Delivery = PersistentSubscriptionToAllResolvedEvent;
 
 function backoff(baseMs: number, attempt: number): number {
   return Math.min(MAX_BACKOFF_MS, baseMs * 2 ** Math.min(attempt, 16));
