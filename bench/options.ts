@@ -15,6 +15,8 @@ export interface BenchOptions {
   products: number;
   rates: number[];
   commandSeconds: number;
+  /** Seconds at each offered load before the measured ones (not counted). */
+  commandWarmup: number;
   saturationConcurrency: number;
   appends: number;
   appendConcurrency: number[];
@@ -35,6 +37,7 @@ const DEFAULTS = {
   products: 200,
   rates: "100,500,1000",
   "command-seconds": 5,
+  "command-warmup": 3,
   "saturation-concurrency": 32,
   appends: 1000,
   "append-concurrency": "1,16",
@@ -53,6 +56,7 @@ const QUICK: Partial<Record<keyof typeof DEFAULTS, number | string>> = {
   products: 5,
   rates: "20,50",
   "command-seconds": 0.5,
+  "command-warmup": 0.2,
   "saturation-concurrency": 4,
   appends: 50,
   "append-concurrency": "1,4",
@@ -99,6 +103,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, defaultOut:
     products: number("products", 1),
     rates: list("rates"),
     commandSeconds: number("command-seconds", 0.1),
+    commandWarmup: number("command-warmup", 0),
     saturationConcurrency: number("saturation-concurrency", 1),
     appends: number("appends", 1),
     appendConcurrency: list("append-concurrency"),

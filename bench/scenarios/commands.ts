@@ -16,6 +16,8 @@ export interface CommandLoadOptions {
   products: number;
   ratesPerSecond: number[];
   durationMs: number;
+  /** Time at each offered load before the measured run (not counted). */
+  warmupMs: number;
   saturationConcurrency: number;
   /** The store's process, for its CPU time per command. */
   storePid?: number;
@@ -29,7 +31,7 @@ export interface CpuPerCommand {
 }
 
 export interface CommandLoadResult {
-  fixed: LoadResult[];
+  fixed: (LoadResult & { warmup?: LoadResult })[];
   saturation: LoadResult;
   cpuPerCommand: CpuPerCommand;
 }
@@ -71,8 +73,13 @@ export async function runCommandLoad(options: CommandLoadOptions): Promise<Comma
     const increase = () => increaseInventory.call({ productId: productIds[next++ % productIds.length]!, quantity: 1n }, 30_000);
 
     await closedLoop(4, Math.min(1000, options.durationMs), increase); // warm up connections and JIT
-    const fixed: LoadResult[] = [];
-    for (const rate of options.ratesPerSecond) fixed.push(await openLoop(rate, options.durationMs, increase));
+    const fixed: CommandLoadResult["fixed"] = [];
+    for (const rate of options.ratesPerSecond) {
+      // A service that was idle needs a moment at a new rate (JIT, heap growth, connection
+      // windows): its first seconds are reported by the first rate's warm-up, not mixed in.
+      const warmup = options.warmupMs > 0 ? await openLoop(rate, options.warmupMs, increase) : undefined;
+      fixed.push({ ...(await openLoop(rate, options.durationMs, increase)), warmup });
+    }
     const cpuOf = (pid: number | undefined) => (pid === undefined ? undefined : processCpuMillis(pid));
     const before = { command: cpuOf(command.child.pid)!, store: cpuOf(options.storePid), generator: process.cpuUsage() };
     const saturation = await closedLoop(options.saturationConcurrency, options.durationMs, increase);
