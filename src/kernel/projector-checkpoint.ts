@@ -88,7 +88,8 @@ export async function applyDeliveriesWithCheckpoint(db: ReadDb, projection: Proj
     await lockCheckpoint(tx, name);
     const checkpoint = await tx.projectionCheckpoint.findUnique({ where: { name } });
     let passed = checkpoint?.commitPosition;
-    let advanced: ProjectedEvent | undefined;
+    /** The events applied ahead of the checkpoint, in order: the last one is the new checkpoint. */
+    const ahead: ProjectedEvent[] = [];
     const outcomes: ApplyOutcome[] = [];
     const apply = async (event: ProjectedEvent) => {
       try {
@@ -113,13 +114,13 @@ export async function applyDeliveriesWithCheckpoint(db: ReadDb, projection: Proj
       }
       await apply(event);
       passed = commitPosition;
-      advanced = event;
+      ahead.push(event);
       outcomes.push("applied");
     }
+    const advanced = ahead.at(-1);
     if (advanced) {
-      // Marks left by earlier failures of events this run has now applied ahead of the checkpoint.
-      const appliedAhead = events.filter((event, i) => outcomes[i] === "applied" && (checkpoint === null || event.position.commit > checkpoint.commitPosition));
-      await tx.projectionRetry.deleteMany({ where: { projection: name, commitPosition: { in: appliedAhead.map((event) => event.position.commit) } } });
+      // Marks left by earlier failures of the events just applied ahead of the checkpoint.
+      await tx.projectionRetry.deleteMany({ where: { projection: name, commitPosition: { in: ahead.map((event) => event.position.commit) } } });
       const position = { commitPosition: advanced.position.commit, preparePosition: advanced.position.prepare, updatedAt: new Date() };
       await tx.projectionCheckpoint.upsert({ where: { name }, create: { name, ...position }, update: position });
     }
