@@ -103,20 +103,23 @@ function freshSchema(liveUrl: string, suffix: string): FreshDatabase {
 }
 
 /** Replaces every row of `table` in the live database (inside `tx`) with the fresh copy's. */
-export async function replaceTable(tx: ReadTx, fresh: FreshDatabase, table: string): Promise<number> {
-  const columns = (await columnsOf(tx, fresh.provider, table)).map((c) => `"${c}"`).join(", ");
-  if (columns === "") throw new Error(`table ${table} does not exist in the read database`);
-  await tx.$executeRawUnsafe(`DELETE FROM "${table}"`);
-  return tx.$executeRawUnsafe(`INSERT INTO "${table}" (${columns}) SELECT ${columns} FROM ${fresh.table(table)}`);
+export function replaceTable(tx: ReadTx, fresh: FreshDatabase, table: string): Promise<number> {
+  return replace(tx, fresh, table);
 }
 
 /** Replaces the rows of `table` whose `column` equals `value` with the fresh copy's. */
-export async function replaceRows(tx: ReadTx, fresh: FreshDatabase, table: string, column: string, value: string): Promise<number> {
+export function replaceRows(tx: ReadTx, fresh: FreshDatabase, table: string, column: string, value: string): Promise<number> {
+  return replace(tx, fresh, table, { column, value });
+}
+
+async function replace(tx: ReadTx, fresh: FreshDatabase, table: string, only?: { column: string; value: string }): Promise<number> {
   const columns = (await columnsOf(tx, fresh.provider, table)).map((c) => `"${c}"`).join(", ");
-  const param = fresh.provider === "postgresql" ? "$1" : "?";
-  assertIdentifier(column);
-  await tx.$executeRawUnsafe(`DELETE FROM "${table}" WHERE "${column}" = ${param}`, value);
-  return tx.$executeRawUnsafe(`INSERT INTO "${table}" (${columns}) SELECT ${columns} FROM ${fresh.table(table)} WHERE "${column}" = ${param}`, value);
+  if (columns === "") throw new Error(`table ${table} does not exist in the read database`);
+  if (only) assertIdentifier(only.column);
+  const where = only ? ` WHERE "${only.column}" = ${fresh.provider === "postgresql" ? "$1" : "?"}` : "";
+  const values = only ? [only.value] : [];
+  await tx.$executeRawUnsafe(`DELETE FROM "${table}"${where}`, ...values);
+  return tx.$executeRawUnsafe(`INSERT INTO "${table}" (${columns}) SELECT ${columns} FROM ${fresh.table(table)}${where}`, ...values);
 }
 
 /** The live table's columns, in order (the copy has the same ones: same migrations). */
