@@ -12,8 +12,6 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { EventStoreDBClient } from "@eventstore/db-client";
 import pino from "pino";
 import { ProductCommandService } from "../gen/eventmall/product/v1/commands_pb";
@@ -186,17 +184,19 @@ async function lagBench(dir: string): Promise<void> {
   );
   const tokens = createTokenService({ dataDir: dir, auth: { tokenSecret: secret, tokenTtlSeconds: 3600 } });
   const token = (await tokens.issue({ subject: "bench", roles: [ADMIN_ROLE] })).token;
-  const commands = createClient(ProductCommandService, createGrpcTransport({ baseUrl: server.match[1]!, interceptors: [(next) => (req) => (req.header.set("authorization", `Bearer ${token}`), next(req))] }));
+  // Through a lean grpc-js caller: this process also runs the projector it measures.
+  const auth = { authorization: `Bearer ${token}` };
+  const createProduct = unaryCaller(server.match[1]!, ProductCommandService.method.createProduct, auth);
+  const increaseInventory = unaryCaller(server.match[1]!, ProductCommandService.method.increaseInventory, auth);
   const ids: string[] = [];
   let setupPosition = 0n;
   for (let i = 0; i < LAG_PRODUCTS; i++) {
-    const created = await commands.createProduct({ name: `lag ${i}`, price: 1n, inventory: 1_000_000n, imagePath: "", description: "" });
+    const created = await createProduct.call({ name: `lag ${i}`, price: 1n, inventory: 1_000_000n, imagePath: "", description: "" }, 30_000);
     ids.push(created.productId);
     setupPosition = decodePositionToken(created.result!.positionToken);
   }
+  createProduct.close();
   await until(() => appliedThrough() >= setupPosition, 60_000);
-  // The load goes through a lean grpc-js caller: this process also runs the projector it measures.
-  const increaseInventory = unaryCaller(server.match[1]!, ProductCommandService.method.increaseInventory, { authorization: `Bearer ${token}` });
 
   // Open loop at LAG_RATE, with at most LAG_MAX_IN_FLIGHT commands outstanding: if the command
   // path is slower than the schedule, the achieved rate says so (rather than an unbounded queue).
@@ -212,7 +212,7 @@ async function lagBench(dir: string): Promise<void> {
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     while (inFlight.size >= LAG_MAX_IN_FLIGHT) await Promise.race(inFlight);
     const sent = performance.now();
-    const call = (increaseInventory.call({ productId: ids[i % ids.length]!, quantity: 1n }, 30_000) as Promise<{ result?: { positionToken: string; commitPosition: bigint } }>).then(
+    const call = increaseInventory.call({ productId: ids[i % ids.length]!, quantity: 1n }, 30_000).then(
       (r) => {
         const at = performance.now();
         const position = decodePositionToken(r.result!.positionToken);

@@ -2,8 +2,6 @@
 // service process → embedded store process (on disk). IncreaseInventory on a pool of products, so
 // each command loads its aggregate (snapshot + tail), decides and appends.
 import { randomBytes } from "node:crypto";
-import { createClient, type Interceptor } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ProductCommandService } from "../../gen/eventmall/product/v1/commands_pb";
 import { ADMIN_ROLE, createTokenService } from "../../src/kernel/auth";
 import { unaryCaller } from "../lib/grpc-unary";
@@ -53,23 +51,21 @@ export async function runCommandLoad(options: CommandLoadOptions): Promise<Comma
   try {
     const tokens = createTokenService({ dataDir: options.dataDir, auth: { tokenSecret: secret, tokenTtlSeconds: 3600 } });
     const { token } = await tokens.issue({ subject: "bench", roles: [ADMIN_ROLE] });
-    const withToken: Interceptor = (next) => (request) => {
-      request.header.set("authorization", `Bearer ${token}`);
-      return next(request);
-    };
-    const products = createClient(ProductCommandService, createGrpcTransport({ baseUrl: command.match[1]!, interceptors: [withToken] }));
+    // Setup and load both go through a lean grpc-js caller (see grpc-unary.ts); a deadline per
+    // call, so a stalled service cannot keep the benchmark from ending.
+    const auth = { authorization: `Bearer ${token}` };
+    const createProduct = unaryCaller(command.match[1]!, ProductCommandService.method.createProduct, auth);
+    const increaseInventory = unaryCaller(command.match[1]!, ProductCommandService.method.increaseInventory, auth);
 
     const productIds: string[] = [];
     let created = 0;
     await closedLoop(8, 600_000, async () => {
-      const { productId } = await products.createProduct({ name: `Bench product ${created++}`, price: 100n, inventory: 1n });
+      const { productId } = await createProduct.call({ name: `Bench product ${created++}`, price: 100n, inventory: 1n }, 30_000);
       productIds.push(productId);
     }, options.products);
+    createProduct.close();
     if (productIds.length !== options.products) throw new Error(`created ${productIds.length} of ${options.products} products`);
     let next = 0;
-    // The load itself goes through a lean grpc-js caller (see grpc-unary.ts); a deadline per call,
-    // so a stalled service cannot keep the benchmark from ending.
-    const increaseInventory = unaryCaller(command.match[1]!, ProductCommandService.method.increaseInventory, { authorization: `Bearer ${token}` });
     const increase = () => increaseInventory.call({ productId: productIds[next++ % productIds.length]!, quantity: 1n }, 30_000);
 
     await closedLoop(4, Math.min(1000, options.durationMs), increase); // warm up connections and JIT
