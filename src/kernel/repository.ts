@@ -9,7 +9,16 @@
 // against the store before it is answered.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { DescMessage, Message } from "@bufbuild/protobuf";
-import { FORWARDS, NO_STREAM, START, WrongExpectedVersionError, type EventStoreDBClient } from "@eventstore/db-client";
+import {
+  BACKWARDS,
+  END,
+  FORWARDS,
+  NO_STREAM,
+  START,
+  WrongExpectedVersionError,
+  type EventStoreDBClient,
+  type RecordedEvent,
+} from "@eventstore/db-client";
 import { LRUCache } from "lru-cache";
 import { EventCodec, type EventMetadata } from "./event-codec";
 import type { Decider } from "./decider";
@@ -26,7 +35,10 @@ export interface AggregateDefinition<State, Command, Event extends Message> {
 }
 
 export interface RepositoryOptions {
-  /** Write a snapshot whenever an append crosses a multiple of this many events; 0 disables. */
+  /**
+   * Write a snapshot whenever an append crosses a multiple of this many events; 0 disables. A cold
+   * load reads the snapshot and the stream's last `snapshotEvery` events at once.
+   */
   snapshotEvery: number;
   /** Re-load and re-decide this many times when another writer got there first. */
   maxConflictRetries: number;
@@ -123,8 +135,44 @@ export class AggregateRepository<State, Command, Event extends Message> {
       const caughtUp = await this.catchUp(id, cached);
       if (caughtUp) return { ...caughtUp, snapshotRevision: undefined };
     }
-    const snapshot = await this.snapshots?.read(this.snapshotStreamName(id));
-    const base: Known<State> = snapshot ?? { state: this.definition.decider.initialState(), revision: undefined };
+    if (this.snapshots && this.options.snapshotEvery > 0) return this.loadFromSnapshotAndTail(id, this.options.snapshotEvery);
+    return this.loadInOrder(id);
+  }
+
+  /** Snapshot first, then the events after it: two round trips, whatever the tail's length. */
+  private async loadInOrder(id: string): Promise<LoadedAggregate<State>> {
+    return this.readOnFrom(id, await this.snapshots?.read(this.snapshotStreamName(id)));
+  }
+
+  /**
+   * The snapshot and the stream's last `page` events, read at the same time. While snapshots keep
+   * up (one per `page` events), the events after the snapshot are among them, so a cold load costs
+   * one round trip instead of two. Otherwise (a snapshot write failed or is still under way, or a
+   * long stream without one) the load reads on from the snapshot in order.
+   */
+  private async loadFromSnapshotAndTail(id: string, page: number): Promise<LoadedAggregate<State>> {
+    const [snapshot, tail] = await Promise.all([
+      this.snapshots!.read(this.snapshotStreamName(id)),
+      readStreamEvents(this.client, this.streamName(id), { fromRevision: END, direction: BACKWARDS, maxCount: page }),
+    ]);
+    if (!tail.found) {
+      if (!snapshot) return { ...this.remember(id, this.initial(), []), snapshotRevision: undefined };
+      this.cache?.delete(this.streamName(id));
+      return { ...snapshot, snapshotRevision: undefined, eventsRead: 0 };
+    }
+    const events = tail.events.reverse();
+    const oldest = events[0]?.revision;
+    if (oldest !== undefined && snapshot && snapshot.revision + 1n >= oldest) {
+      const loaded = this.remember(id, snapshot, events.filter((event) => event.revision > snapshot.revision));
+      return { ...loaded, snapshotRevision: snapshot.revision };
+    }
+    if (oldest === 0n && !snapshot) return { ...this.remember(id, this.initial(), events), snapshotRevision: undefined };
+    return this.readOnFrom(id, snapshot);
+  }
+
+  /** `snapshot` (or the initial state) plus every event after it, read in order. */
+  private async readOnFrom(id: string, snapshot: Known<State> & { revision: bigint } | undefined): Promise<LoadedAggregate<State>> {
+    const base: Known<State> = snapshot ?? this.initial();
     const loaded = await this.catchUp(id, base);
     if (!loaded) return { ...base, snapshotRevision: undefined, eventsRead: 0 };
     return { ...loaded, snapshotRevision: snapshot?.revision };
@@ -240,6 +288,11 @@ export class AggregateRepository<State, Command, Event extends Message> {
       this.cache?.delete(stream);
       return undefined;
     }
+    return this.remember(id, known, events);
+  }
+
+  /** `known` with `events` (the ones right after it, in order) applied, kept in the cache. */
+  private remember(id: string, known: Known<State>, events: readonly RecordedEvent[]): Known<State> & { eventsRead: number } {
     let { state, revision } = known;
     for (const recorded of events) {
       if (!recorded.isJson) throw new Error(`event ${recorded.id} in ${recorded.streamId} is not JSON`);
@@ -247,8 +300,12 @@ export class AggregateRepository<State, Command, Event extends Message> {
       state = this.definition.decider.evolve(state, event);
       revision = recorded.revision;
     }
-    this.cache?.set(stream, { state, revision });
+    this.cache?.set(this.streamName(id), { state, revision });
     return { state, revision, eventsRead: events.length };
+  }
+
+  private initial(): Known<State> {
+    return { state: this.definition.decider.initialState(), revision: undefined };
   }
 
   private encode(event: Event, metadata: EventMetadata) {

@@ -124,6 +124,42 @@ describe("AggregateRepository", () => {
     expect(loaded.state).toMatchObject({ inventory: 31n });
   });
 
+  it("reads on from the snapshot when the stream's last SNAPSHOT_EVERY events start after it", async () => {
+    const productId = await createProduct();
+    for (let i = 0; i < 3; i++) await increase(productId, 1n); // revisions 1..3, snapshot at 2
+    await repository.flushSnapshots();
+    // Five more events from a writer that takes no snapshots (as if its snapshot writes failed).
+    const withoutSnapshots = newRepository({ snapshot: undefined });
+    for (let i = 0; i < 5; i++) await withoutSnapshots.handle(productId, { type: "IncreaseInventory", productId, quantity: 2n, now }, { metadata: metadata() });
+
+    const loaded = await newRepository().load(productId);
+    expect(loaded).toMatchObject({ snapshotRevision: 2n, eventsRead: 6, revision: 8n });
+    const fullReplay = await newRepository({ snapshot: undefined }).load(productId);
+    expect(loaded.state).toEqual(fullReplay.state);
+    expect(loaded.state).toMatchObject({ inventory: 10n + 3n + 10n });
+  });
+
+  it("replays the whole stream when it is longer than SNAPSHOT_EVERY and has no snapshot", async () => {
+    const productId = randomUUID();
+    const withoutSnapshots = newRepository({ snapshot: undefined });
+    await withoutSnapshots.handle(
+      productId,
+      { type: "CreateProduct", productId, name: "Lamp", price: 1n, inventory: 1n, imagePath: "", description: "" , now },
+      { metadata: metadata() },
+    );
+    for (let i = 0; i < 4; i++) await withoutSnapshots.handle(productId, { type: "IncreaseInventory", productId, quantity: 1n, now }, { metadata: metadata() });
+
+    const loaded = await newRepository().load(productId);
+    expect(loaded).toMatchObject({ snapshotRevision: undefined, eventsRead: 5, revision: 4n });
+    expect(loaded.state).toMatchObject({ exists: true, name: "Lamp", inventory: 5n });
+  });
+
+  it("loads an aggregate that has no stream yet as its initial state", async () => {
+    const loaded = await newRepository().load(randomUUID());
+    expect(loaded).toMatchObject({ snapshotRevision: undefined, eventsRead: 0, revision: undefined });
+    expect(loaded.state).toMatchObject({ exists: false });
+  });
+
   it("trusts the snapshot's contents for the revisions it covers", async () => {
     const productId = await createProduct();
     await increase(productId, 1n); // revision 1
