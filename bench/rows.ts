@@ -1,5 +1,6 @@
 // Turns each benchmark's result into table rows, with the seed's targets and verdicts.
 import { ms, ratio } from "./lib/histogram";
+import type { GcPauses } from "./lib/gc-metrics";
 import type { LoadResult } from "./lib/load";
 import type { ResultRow } from "./lib/report";
 import type { AggregateLoadResult } from "./scenarios/aggregate-load";
@@ -20,7 +21,16 @@ export function aggregateRows(r: AggregateLoadResult, loads: number): ResultRow[
       value: pct(r.snapshotAndTail.p50Ms, r.snapshotAndTail.p99Ms),
       target: "≤ 2 ms (p50)",
       met: r.snapshotAndTail.p50Ms <= 2,
-      note: `${loads} loads; 2 reads: snapshot stream (last event), then the tail`,
+      note:
+        r.tail < r.snapshotEvery
+          ? `${loads} loads; as the services load (SNAPSHOT_EVERY=${r.snapshotEvery}): the snapshot stream's last event and the stream's last ${r.snapshotEvery} events, read at once`
+          : `${loads} loads; the snapshot and the stream's last ${r.snapshotEvery} events at once, then (the tail is longer) the events after the snapshot`,
+    },
+    {
+      section: "1",
+      measure: `same, the two reads one after the other`,
+      value: pct(r.snapshotThenTail.p50Ms, r.snapshotThenTail.p99Ms),
+      note: `${loads} loads; snapshot stream (last event), then the ${r.tail} events after it`,
     },
     { section: "1", measure: "snapshot speed-up (p50 full / p50 snapshot)", value: ratio(speedup), target: "≥ 100×", met: speedup >= 100 },
     {
@@ -81,7 +91,7 @@ export function commandRows(r: CommandLoadResult, seconds: number, concurrency: 
     measure: `IncreaseInventory over gRPC, open loop at ${load.offeredPerSecond}/s for ${seconds} s`,
     value: loadValue(load),
     ...(load.offeredPerSecond === 500 ? { target: "p99 ≤ 20 ms", met: load.latency.p99Ms <= 20 && load.failed === 0 && load.dropped === 0 } : {}),
-    note: load.firstError ? `first error: ${load.firstError}` : "latency from the scheduled send time",
+    note: load.firstError ? `first error: ${load.firstError}` : `latency from the scheduled send time; command service GC meanwhile: ${gcNote(load.gc)}`,
   }));
   rows.unshift(...coldStart);
   rows.push({
@@ -98,6 +108,11 @@ export function commandRows(r: CommandLoadResult, seconds: number, concurrency: 
     note: "from /proc (10 ms ticks); the three share the 2 cores, so their sum bounds the throughput",
   });
   return rows;
+}
+
+function gcNote(gc: GcPauses): string {
+  const minor = `${gc.minor.count} minor pauses (${gc.minor.atLeast10ms} of them 10 ms or longer), ${gc.minor.ms.toFixed(0)} ms in all`;
+  return gc.major.count > 0 ? `${minor}; ${gc.major.count} major, ${gc.major.ms.toFixed(0)} ms` : minor;
 }
 
 export function peerRows(results: PeerStoreResult[], appendConcurrency: number[], rehydrateEvents: number): ResultRow[] {

@@ -4,6 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { ProductCommandService } from "../../gen/eventmall/product/v1/commands_pb";
 import { ADMIN_ROLE, createTokenService } from "../../src/kernel/auth";
+import { freePort, gcBetween, readGcPauses, type GcPauses } from "../lib/gc-metrics";
 import { unaryCaller } from "../lib/grpc-unary";
 import { closedLoop, openLoop, type LoadResult } from "../lib/load";
 import { processCpuMillis, startServiceProcess } from "../lib/processes";
@@ -29,13 +30,15 @@ export interface CpuPerCommand {
 }
 
 export interface CommandLoadResult {
-  fixed: (LoadResult & { warmup?: LoadResult })[];
+  /** gc: the command service's collections during the measured run (from its /metrics). */
+  fixed: (LoadResult & { warmup?: LoadResult; gc: GcPauses })[];
   saturation: LoadResult;
   cpuPerCommand: CpuPerCommand;
 }
 
 export async function runCommandLoad(options: CommandLoadOptions): Promise<CommandLoadResult> {
   const secret = randomBytes(32).toString("base64url");
+  const metricsPort = await freePort();
   const command = await startServiceProcess(
     "command",
     [],
@@ -45,6 +48,7 @@ export async function runCommandLoad(options: CommandLoadOptions): Promise<Comma
       COMMAND_CONTEXTS: "product",
       AUTH_TOKEN_SECRET: secret,
       DATA_DIR: options.dataDir,
+      COMMAND_METRICS_PORT: String(metricsPort),
     },
     /command service listening on (\S+)/,
   );
@@ -65,6 +69,7 @@ export async function runCommandLoad(options: CommandLoadOptions): Promise<Comma
     }, options.products);
     createProduct.close();
     if (productIds.length !== options.products) throw new Error(`created ${productIds.length} of ${options.products} products`);
+    const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     let next = 0;
     const increase = () => increaseInventory.call({ productId: productIds[next++ % productIds.length]!, quantity: 1n }, 30_000);
 
@@ -74,7 +79,9 @@ export async function runCommandLoad(options: CommandLoadOptions): Promise<Comma
       // A service that was idle needs a moment at a new rate (JIT, heap growth, connection
       // windows): its first seconds are reported by the first rate's warm-up, not mixed in.
       const warmup = options.warmupMs > 0 ? await openLoop(rate, options.warmupMs, increase) : undefined;
-      fixed.push({ ...(await openLoop(rate, options.durationMs, increase)), warmup });
+      const gcBefore = await readGcPauses(metricsUrl);
+      const measured = await openLoop(rate, options.durationMs, increase);
+      fixed.push({ ...measured, warmup, gc: gcBetween(gcBefore, await readGcPauses(metricsUrl)) });
     }
     const cpuOf = (pid: number | undefined) => (pid === undefined ? undefined : processCpuMillis(pid));
     const before = { command: cpuOf(command.child.pid)!, store: cpuOf(options.storePid), generator: process.cpuUsage() };
