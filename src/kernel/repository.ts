@@ -22,7 +22,7 @@ import {
 import { LRUCache } from "lru-cache";
 import { EventCodec, type EventMetadata } from "./event-codec";
 import type { Decider } from "./decider";
-import { SnapshotStore, type SnapshotCodec } from "./snapshots";
+import { SnapshotStore, type Snapshot, type SnapshotCodec } from "./snapshots";
 import { readStreamEvents } from "./stream-reads";
 
 export interface AggregateDefinition<State, Command, Event extends Message> {
@@ -171,7 +171,7 @@ export class AggregateRepository<State, Command, Event extends Message> {
   }
 
   /** `snapshot` (or the initial state) plus every event after it, read in order. */
-  private async readOnFrom(id: string, snapshot: Known<State> & { revision: bigint } | undefined): Promise<LoadedAggregate<State>> {
+  private async readOnFrom(id: string, snapshot: Snapshot<State> | undefined): Promise<LoadedAggregate<State>> {
     const base: Known<State> = snapshot ?? this.initial();
     const loaded = await this.catchUp(id, base);
     if (!loaded) return { ...base, snapshotRevision: undefined, eventsRead: 0 };
