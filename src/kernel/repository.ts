@@ -147,19 +147,15 @@ export class AggregateRepository<State, Command, Event extends Message> {
   /**
    * The snapshot and the stream's last `page` events, read at the same time. While snapshots keep
    * up (one per `page` events), the events after the snapshot are among them, so a cold load costs
-   * one round trip instead of two. Otherwise (a snapshot write failed or is still under way, or a
-   * long stream without one) the load reads on from the snapshot in order.
+   * one round trip instead of two. Otherwise (a snapshot write failed or is still under way, a long
+   * stream without one, a deleted stream with one) the load reads on from the snapshot in order.
    */
   private async loadFromSnapshotAndTail(id: string, page: number): Promise<LoadedAggregate<State>> {
     const [snapshot, tail] = await Promise.all([
       this.snapshots!.read(this.snapshotStreamName(id)),
       readStreamEvents(this.client, this.streamName(id), { fromRevision: END, direction: BACKWARDS, maxCount: page }),
     ]);
-    if (!tail.found) {
-      if (!snapshot) return { ...this.remember(id, this.initial(), []), snapshotRevision: undefined };
-      this.cache?.delete(this.streamName(id));
-      return { ...snapshot, snapshotRevision: undefined, eventsRead: 0 };
-    }
+    if (!tail.found && !snapshot) return { ...this.remember(id, this.initial(), []), snapshotRevision: undefined };
     const events = tail.events.reverse();
     const oldest = events[0]?.revision;
     if (oldest !== undefined && snapshot && snapshot.revision + 1n >= oldest) {

@@ -34,9 +34,9 @@ function newRepository(overrides: Partial<typeof productAggregate> = {}) {
   });
 }
 
-async function createProduct(inventory = 10n): Promise<string> {
+async function createProduct(inventory = 10n, writer = repository): Promise<string> {
   const productId = randomUUID();
-  await repository.handle(
+  await writer.handle(
     productId,
     { type: "CreateProduct", productId, name: "Chair", price: 4200n, inventory, imagePath: "", description: "", now },
     { metadata: metadata() },
@@ -140,18 +140,24 @@ describe("AggregateRepository", () => {
   });
 
   it("replays the whole stream when it is longer than SNAPSHOT_EVERY and has no snapshot", async () => {
-    const productId = randomUUID();
     const withoutSnapshots = newRepository({ snapshot: undefined });
-    await withoutSnapshots.handle(
-      productId,
-      { type: "CreateProduct", productId, name: "Lamp", price: 1n, inventory: 1n, imagePath: "", description: "" , now },
-      { metadata: metadata() },
-    );
+    const productId = await createProduct(1n, withoutSnapshots);
     for (let i = 0; i < 4; i++) await withoutSnapshots.handle(productId, { type: "IncreaseInventory", productId, quantity: 1n, now }, { metadata: metadata() });
 
     const loaded = await newRepository().load(productId);
     expect(loaded).toMatchObject({ snapshotRevision: undefined, eventsRead: 5, revision: 4n });
-    expect(loaded.state).toMatchObject({ exists: true, name: "Lamp", inventory: 5n });
+    expect(loaded.state).toMatchObject({ exists: true, name: "Chair", inventory: 5n });
+  });
+
+  it("loads a deleted stream that has a snapshot as the snapshot's state, as before the parallel read", async () => {
+    const productId = await createProduct();
+    for (let i = 0; i < 2; i++) await increase(productId, 1n); // revisions 1..2, snapshot at 2
+    await repository.flushSnapshots();
+    await client.deleteStream(repository.streamName(productId));
+
+    const loaded = await newRepository().load(productId);
+    expect(loaded).toMatchObject({ snapshotRevision: undefined, eventsRead: 0, revision: 2n });
+    expect(loaded.state).toMatchObject({ exists: true, inventory: 12n });
   });
 
   it("loads an aggregate that has no stream yet as its initial state", async () => {
