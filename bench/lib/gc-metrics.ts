@@ -20,11 +20,9 @@ export function freePort(): Promise<number> {
 }
 
 export async function readGcPauses(metricsUrl: string): Promise<GcPauses> {
-  const text = await (await fetch(metricsUrl)).text();
+  const lines = (await (await fetch(metricsUrl)).text()).split("\n");
   const value = (series: string, kind: string, extra = "") => {
-    const line = text
-      .split("\n")
-      .find((l) => l.startsWith(`nodejs_gc_duration_seconds_${series}{`) && l.includes(`kind="${kind}"`) && l.includes(extra));
+    const line = lines.find((l) => l.startsWith(`nodejs_gc_duration_seconds_${series}{`) && l.includes(`kind="${kind}"`) && l.includes(extra));
     return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
   };
   const minorCount = value("count", "minor");
