@@ -1,7 +1,7 @@
 // Child processes the benchmarks start (the embedded store, the command service), each one OS
 // process (node --import tsx), registered so the runner can stop every one of them on exit.
-import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { fork, spawn, type ChildProcess } from "node:child_process";
+import { appendFileSync, readFileSync } from "node:fs";
 import path from "node:path";
 import readline from "node:readline";
 
@@ -21,7 +21,8 @@ export interface StartedProcess {
 export function startServiceProcess(name: string, args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 120_000): Promise<StartedProcess> {
   const base: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "warn" };
   for (const key of INHERITED) delete base[key];
-  const child = spawn(process.execPath, ["--import", "tsx", path.join("services", name, "main.ts"), ...args], {
+  const nodeArgs = process.env.BENCH_CHILD_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", path.join("services", name, "main.ts"), ...args], {
     cwd: repoRoot,
     env: { ...base, ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -48,6 +49,7 @@ export function startServiceProcess(name: string, args: string[], env: Record<st
     }
     for (const stream of [child.stdout!, child.stderr!]) {
       readline.createInterface({ input: stream }).on("line", (line) => {
+        if (process.env.BENCH_CHILD_LOG_DIR) appendFileSync(path.join(process.env.BENCH_CHILD_LOG_DIR, `${name}-${child.pid}.log`), `${line}\n`);
         tail.push(line);
         if (tail.length > 30) tail.shift();
         const match = line.match(ready);
@@ -75,4 +77,48 @@ export function killAllStarted(): void {
 export function processCpuMillis(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/** Milliseconds on the machine's monotonic clock (CLOCK_MONOTONIC on Linux: the same in every process). */
+export function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+export interface ProjectorProcess {
+  stop(): Promise<void>;
+}
+
+/**
+ * The product projector in its own process (projector-child.ts); `onApplied` hears each committed
+ * run's last position and when it was applied (monotonicMs of that process).
+ */
+export async function startProjectorProcess(env: Record<string, string>, onApplied: (position: bigint, at: number) => void): Promise<ProjectorProcess> {
+  const base: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "warn" };
+  for (const key of INHERITED) delete base[key];
+  const nodeArgs = process.env.BENCH_CHILD_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+  const child = fork(path.join(import.meta.dirname, "projector-child.ts"), [], {
+    cwd: repoRoot,
+    env: { ...base, ...env },
+    execArgv: [...nodeArgs, "--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  running.add(child);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.once("exit", () => running.delete(child));
+  await new Promise<void>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`projector exited (${code}) before it was ready`)));
+    child.on("message", (message: { ready?: boolean; position?: string; at?: number }) => {
+      if (message.ready) resolve();
+      else if (message.position !== undefined) onApplied(BigInt(message.position), message.at!);
+    });
+  });
+  return {
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.disconnect();
+      const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
 }
