@@ -23,7 +23,7 @@ import { rebuildProjection } from "../src/kernel/rebuild";
 import { inventoryMovementsProjection } from "../src/report/inventory-movements";
 import { inventoryChanged, productCreated } from "../test/projections/support";
 import { unaryCaller } from "./lib/grpc-unary";
-import { monotonicMs, startEventStoreProcess, startProjectorProcess, startServiceProcess } from "./lib/processes";
+import { monotonicMs, processCpuMillis, startEventStoreProcess, startProjectorProcess, startServiceProcess } from "./lib/processes";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const EVENTS_PER_PRODUCT = 100;
@@ -194,12 +194,14 @@ async function lagBench(dir: string): Promise<void> {
   let tokenMismatches = 0;
   let failures = 0;
   const warmupSends = LAG_RATE * LAG_WARMUP_SECONDS;
+  let projectorCpuAtMeasuring = processCpuMillis(projector.pid);
   const total = warmupSends + LAG_RATE * LAG_SECONDS;
   const started = monotonicMs();
   const inFlight = new Set<Promise<void>>();
   for (let i = 0; i < total; i++) {
     const due = started + (i * 1000) / LAG_RATE;
     const wait = due - monotonicMs();
+    if (i === warmupSends) projectorCpuAtMeasuring = processCpuMillis(projector.pid);
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     while (inFlight.size >= LAG_MAX_IN_FLIGHT) await Promise.race(inFlight);
     const sent = monotonicMs();
@@ -217,6 +219,7 @@ async function lagBench(dir: string): Promise<void> {
     void call.finally(() => inFlight.delete(call));
   }
   await Promise.all(inFlight);
+  const projectorCpuAfterSends = processCpuMillis(projector.pid);
   const sendSeconds = (monotonicMs() - started) / 1000;
   const lastAcknowledged = acknowledged.reduce((max, a) => (a.position > max ? a.position : max), 0n);
   await until(() => appliedThrough() >= lastAcknowledged, 60_000);
@@ -234,6 +237,11 @@ async function lagBench(dir: string): Promise<void> {
     measure: "commands sent (IncreaseInventory)",
     value: `${total} in ${sendSeconds.toFixed(1)} s (${Math.round(total / sendSeconds)}/s achieved, ${LAG_RATE}/s target)`,
     note: `the first ${warmupSends} (${LAG_WARMUP_SECONDS} s) not counted below; at most ${LAG_MAX_IN_FLIGHT} in flight; ${failures} failed; command latency p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
+  });
+  rows.push({
+    measure: "projector CPU per event (measured part)",
+    value: `${((projectorCpuAfterSends - projectorCpuAtMeasuring) / Math.max(1, acknowledged.length)).toFixed(3)} ms`,
+    note: "from /proc (10 ms ticks) over the measured sends; the projector shares the 2 cores with the store, the command service and this process",
   });
   rows.push({ measure: `projection lag in the first ${LAG_WARMUP_SECONDS} s (warm-up, not counted)`, value: `p50 ${percentile(warmupLags, 50).toFixed(1)} ms, p99 ${percentile(warmupLags, 99).toFixed(1)} ms`, note: `${warmupLags.length} commands` });
   rows.push({ measure: "projection lag p50", value: `${percentile(lags, 50).toFixed(1)} ms`, note: "command acknowledged → product read model applied it (its transaction committed)" });

@@ -85,6 +85,7 @@ export function monotonicMs(): number {
 }
 
 export interface ProjectorProcess {
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -113,6 +114,7 @@ export async function startProjectorProcess(env: Record<string, string>, onAppli
     });
   });
   return {
+    pid: child.pid!,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.disconnect();

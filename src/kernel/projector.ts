@@ -271,22 +271,32 @@ class ProjectionRunner {
     const projection = this.projection as Projection;
     if (run.length === 0) return;
     if (run.length === 1) return this.handle(subscription, run[0]!.delivery);
-    let outcomes;
-    try {
-      outcomes = await applyDeliveriesWithCheckpoint(this.options.db, projection, run.map((item) => item.event));
-    } catch (error) {
-      if (!(error instanceof RunEventFailed)) {
-        this.log.warn({ err: error, events: run.length }, "a run of events failed as one transaction; applying them one by one");
-        for (const { delivery } of run) await this.handle(subscription, delivery);
+    const events = run.map((item) => item.event);
+    // A projection with applyBatch gets the run at once first; if that fails (rolled back), the
+    // event-by-event attempt below finds the failing event.
+    let outcomes = projection.applyBatch
+      ? await applyDeliveriesWithCheckpoint(this.options.db, projection, events, { batch: true }).catch((error: unknown) => {
+          this.log.debug({ err: error, events: run.length }, "a batched run failed; applying it event by event");
+          return undefined;
+        })
+      : undefined;
+    if (!outcomes) {
+      try {
+        outcomes = await applyDeliveriesWithCheckpoint(this.options.db, projection, events);
+      } catch (error) {
+        if (!(error instanceof RunEventFailed)) {
+          this.log.warn({ err: error, events: run.length }, "a run of events failed as one transaction; applying them one by one");
+          for (const { delivery } of run) await this.handle(subscription, delivery);
+          return;
+        }
+        // Everything before the failing event again (it was rolled back), the failing one to its
+        // retries as any failed delivery, then the rest.
+        await this.applyRun(subscription, run.slice(0, error.index));
+        const { delivery, event } = run[error.index]!;
+        await this.retryLater(subscription, delivery, event, error.cause, this.logContext(event, delivery));
+        await this.applyRun(subscription, run.slice(error.index + 1));
         return;
       }
-      // Everything before the failing event again (it was rolled back), the failing one to its
-      // retries as any failed delivery, then the rest.
-      await this.applyRun(subscription, run.slice(0, error.index));
-      const { delivery, event } = run[error.index]!;
-      await this.retryLater(subscription, delivery, event, error.cause, this.logContext(event, delivery));
-      await this.applyRun(subscription, run.slice(error.index + 1));
-      return;
     }
     await subscription.ack(...run.map((item) => item.delivery));
     const applied = run.filter((_, i) => outcomes[i] === "applied");

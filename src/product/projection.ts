@@ -21,6 +21,7 @@ import {
 import { EventCodec } from "../kernel/event-codec";
 import { eventJson, type ProjectedEvent, type Projection } from "../kernel/projector";
 import type { ReadTx } from "../kernel/read-db";
+import type { Prisma } from "../generated/read-db/sqlite/client";
 
 export const PRODUCT_STREAM_PREFIX = "product-";
 
@@ -38,43 +39,110 @@ export const productProjection: Projection = {
   name: "product",
   filter: { streamPrefixes: [PRODUCT_STREAM_PREFIX] },
   async apply(tx, event) {
-    if (!event.streamId.startsWith(PRODUCT_STREAM_PREFIX) || !codec.knows(event.type)) return;
-    const productId = event.streamId.slice(PRODUCT_STREAM_PREFIX.length);
-    const { message } = codec.decode(event.type, eventJson(event));
-    const m = message as { productId: string };
-    if (m.productId !== productId) {
-      throw new Error(`event names product "${m.productId}" but sits in stream ${event.streamId}`);
+    const decoded = decodeProductEvent(event);
+    if (!decoded) return;
+    if (decoded.kind === "created") return created(tx, event, decoded.created);
+    return changed(tx, event, decoded.changedAt, decoded.change);
+  },
+  // Live runs, catch-up builds and rebuilds: one read of the rows a run touches and one write per
+  // product instead of a read and a write per event, with the same effect as apply() on each in
+  // turn. Where apply() would throw (a change before its product exists), this throws too and
+  // the caller goes event by event.
+  async applyBatch(tx, events) {
+    const decoded = events.flatMap((event) => {
+      const d = decodeProductEvent(event);
+      return d ? [{ event, ...d }] : [];
+    });
+    if (decoded.length === 0) return;
+    const ids = [...new Set(decoded.map((d) => d.productId))];
+    const found = await tx.product.findMany({ where: { id: { in: ids } }, select: { id: true, revision: true, updatedAt: true } });
+    const rows = new Map<string, PendingRow>(found.map((row) => [row.id, { ...row, set: {}, inventoryDelta: 0n, changed: false }]));
+    for (const d of decoded) {
+      const row = rows.get(d.productId);
+      if (d.kind === "created") {
+        if (!row) rows.set(d.productId, { ...createdRow(d.event, d.created), set: {}, inventoryDelta: 0n, changed: false });
+        continue;
+      }
+      if (!row) throw notYetProjected(d.productId, d.event);
+      const newer = d.event.revision > row.revision;
+      const { inventory, ...values } = d.change(newer);
+      Object.assign(row.set, values);
+      if (inventory) row.inventoryDelta += "increment" in inventory ? inventory.increment : -inventory.decrement;
+      if (newer) row.revision = d.event.revision;
+      const at = when(d.changedAt, d.event);
+      if (at > row.updatedAt) row.updatedAt = at;
+      row.changed = true;
     }
-    switch (event.type) {
-      case ProductCreatedSchema.typeName:
-        return created(tx, event, message as ProductCreated);
-      case ProductNameChangedSchema.typeName: {
-        const { name, changedAt } = message as ProductNameChanged;
-        return changed(tx, event, changedAt, (newer) => (newer ? { name, nameFolded: foldName(name) } : {}));
-      }
-      case ProductPriceChangedSchema.typeName: {
-        const { price, changedAt } = message as ProductPriceChanged;
-        return changed(tx, event, changedAt, (newer) => (newer ? { price } : {}));
-      }
-      case InventoryIncreasedSchema.typeName: {
-        const { quantity, changedAt } = message as InventoryIncreased;
-        return changed(tx, event, changedAt, () => ({ inventory: { increment: quantity } }));
-      }
-      case InventoryDecreasedSchema.typeName: {
-        const { quantity, changedAt } = message as InventoryDecreased;
-        return changed(tx, event, changedAt, () => ({ inventory: { decrement: quantity } }));
-      }
-      case StockReservedSchema.typeName: {
-        const { quantity, changedAt } = message as StockReserved;
-        return changed(tx, event, changedAt, () => ({ inventory: { decrement: quantity } }));
-      }
-      case StockReleasedSchema.typeName: {
-        const { quantity, changedAt } = message as StockReleased;
-        return changed(tx, event, changedAt, () => ({ inventory: { increment: quantity } }));
+    const toCreate: Prisma.ProductCreateManyInput[] = [];
+    for (const [id, row] of rows) {
+      if (row.create) {
+        toCreate.push({ ...row.create, ...row.set, inventory: row.create.inventory + row.inventoryDelta, revision: row.revision, updatedAt: row.updatedAt });
+      } else if (row.changed) {
+        await tx.product.update({ where: { id }, data: { ...row.set, inventory: { increment: row.inventoryDelta }, revision: row.revision, updatedAt: row.updatedAt } });
       }
     }
+    if (toCreate.length > 0) await tx.product.createMany({ data: toCreate });
   },
 };
+
+type ProductChange = { name?: string; nameFolded?: string; price?: bigint; inventory?: { increment: bigint } | { decrement: bigint } };
+
+type DecodedProductEvent = { productId: string } & (
+  | { kind: "created"; created: ProductCreated }
+  | { kind: "changed"; changedAt: Timestamp | undefined; change: (newer: boolean) => ProductChange }
+);
+
+/** A product row as a batch leaves it: `create` for a row the batch itself creates. */
+interface PendingRow {
+  revision: bigint;
+  updatedAt: Date;
+  create?: Prisma.ProductCreateManyInput & { inventory: bigint };
+  /** Values of name/price changes that were newer than the row when they came. */
+  set: Omit<ProductChange, "inventory">;
+  inventoryDelta: bigint;
+  changed: boolean;
+}
+
+/** What a product event does to its row; undefined for events the read model ignores. */
+function decodeProductEvent(event: ProjectedEvent): DecodedProductEvent | undefined {
+  if (!event.streamId.startsWith(PRODUCT_STREAM_PREFIX) || !codec.knows(event.type)) return undefined;
+  const productId = event.streamId.slice(PRODUCT_STREAM_PREFIX.length);
+  const { message } = codec.decode(event.type, eventJson(event));
+  const m = message as { productId: string };
+  if (m.productId !== productId) {
+    throw new Error(`event names product "${m.productId}" but sits in stream ${event.streamId}`);
+  }
+  const changedBy = (changedAt: Timestamp | undefined, change: (newer: boolean) => ProductChange): DecodedProductEvent => ({ productId, kind: "changed", changedAt, change });
+  switch (event.type) {
+    case ProductCreatedSchema.typeName:
+      return { productId, kind: "created", created: message as ProductCreated };
+    case ProductNameChangedSchema.typeName: {
+      const { name, changedAt } = message as ProductNameChanged;
+      return changedBy(changedAt, (newer) => (newer ? { name, nameFolded: foldName(name) } : {}));
+    }
+    case ProductPriceChangedSchema.typeName: {
+      const { price, changedAt } = message as ProductPriceChanged;
+      return changedBy(changedAt, (newer) => (newer ? { price } : {}));
+    }
+    case InventoryIncreasedSchema.typeName: {
+      const { quantity, changedAt } = message as InventoryIncreased;
+      return changedBy(changedAt, () => ({ inventory: { increment: quantity } }));
+    }
+    case InventoryDecreasedSchema.typeName: {
+      const { quantity, changedAt } = message as InventoryDecreased;
+      return changedBy(changedAt, () => ({ inventory: { decrement: quantity } }));
+    }
+    case StockReservedSchema.typeName: {
+      const { quantity, changedAt } = message as StockReserved;
+      return changedBy(changedAt, () => ({ inventory: { decrement: quantity } }));
+    }
+    case StockReleasedSchema.typeName: {
+      const { quantity, changedAt } = message as StockReleased;
+      return changedBy(changedAt, () => ({ inventory: { increment: quantity } }));
+    }
+  }
+  return undefined;
+}
 
 // Prisma's `contains` becomes LIKE without escaping, and SQLite LIKE has no escape character:
 // the folded form swaps LIKE's special characters for private-use code points, so a search
@@ -89,9 +157,15 @@ export function foldName(name: string): string {
 async function created(tx: ReadTx, event: ProjectedEvent, e: ProductCreated): Promise<void> {
   const existing = await tx.product.findUnique({ where: { id: e.productId }, select: { id: true } });
   if (existing) return; // a second ProductCreated for one stream cannot change what was created
+  await tx.product.create({ data: createdRow(event, e).create });
+}
+
+function createdRow(event: ProjectedEvent, e: ProductCreated): { revision: bigint; updatedAt: Date; create: Prisma.ProductCreateManyInput & { inventory: bigint } } {
   const createdAt = when(e.createdAt, event);
-  await tx.product.create({
-    data: {
+  return {
+    revision: event.revision,
+    updatedAt: createdAt,
+    create: {
       id: e.productId,
       name: e.name,
       nameFolded: foldName(e.name),
@@ -103,10 +177,12 @@ async function created(tx: ReadTx, event: ProjectedEvent, e: ProductCreated): Pr
       updatedAt: createdAt,
       revision: event.revision,
     },
-  });
+  };
 }
 
-type ProductChange = { name?: string; nameFolded?: string; price?: bigint; inventory?: { increment: bigint } | { decrement: bigint } };
+const notYetProjected = (id: string, event: ProjectedEvent) =>
+  // Thrown so the event is retried and, if its ProductCreated never lands, parked for a replay.
+  new Error(`product ${id} is not in the read model yet (${event.type} at revision ${event.revision})`);
 
 /**
  * Applies a change to an existing row. Events normally arrive in stream order; a retried or
@@ -116,8 +192,7 @@ type ProductChange = { name?: string; nameFolded?: string; price?: bigint; inven
 async function changed(tx: ReadTx, event: ProjectedEvent, changedAt: Timestamp | undefined, change: (newer: boolean) => ProductChange): Promise<void> {
   const id = event.streamId.slice(PRODUCT_STREAM_PREFIX.length);
   const row = await tx.product.findUnique({ where: { id }, select: { revision: true, updatedAt: true } });
-  // Thrown so the event is retried and, if its ProductCreated never lands, parked for a replay.
-  if (!row) throw new Error(`product ${id} is not in the read model yet (${event.type} at revision ${event.revision})`);
+  if (!row) throw notYetProjected(id, event);
   const newer = event.revision > row.revision;
   const at = when(changedAt, event);
   await tx.product.update({

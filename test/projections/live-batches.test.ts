@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InventoryIncreasedSchema, ProductCreatedSchema } from "../../gen/eventmall/product/v1/events_pb";
 import { EventCodec } from "../../src/kernel/event-codec";
 import { startProjector, type Projection, type ProjectionObserver, type RunningProjector } from "../../src/kernel/projector";
-import { readCheckpoint } from "../../src/kernel/projector-checkpoint";
+import { readCheckpoint, type ProjectedEvent } from "../../src/kernel/projector-checkpoint";
 import { openReadDb, type ReadDb } from "../../src/kernel/read-db";
 import { productProjection } from "../../src/product/projection";
 import { openStore, type StoreUnderTest } from "../eventstore/harness";
@@ -34,15 +34,24 @@ const observer: ProjectionObserver = {
   parked: () => void parked++,
 };
 
-// The shipped product projection, except that it cannot apply an increase of 13 units.
+const isPoison = (event: ProjectedEvent) =>
+  event.type === InventoryIncreasedSchema.typeName && (event.data as { quantity?: string }).quantity === String(POISON_QUANTITY);
+
+// The shipped product projection (its batched path too), except that it cannot apply an increase
+// of 13 units. poisonAttempts counts the poison event's own applications, not batched runs that
+// failed because of it.
 const projection: Projection = {
   ...productProjection,
   async apply(tx, event) {
-    if (event.type === InventoryIncreasedSchema.typeName && (event.data as { quantity?: string }).quantity === String(POISON_QUANTITY)) {
+    if (isPoison(event)) {
       poisonAttempts++;
       throw new Error("cannot apply an increase of 13");
     }
     await productProjection.apply(tx, event);
+  },
+  async applyBatch(tx, events) {
+    if (events.some(isPoison)) throw new Error("cannot apply an increase of 13");
+    await productProjection.applyBatch!(tx, events);
   },
 };
 
