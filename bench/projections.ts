@@ -23,6 +23,7 @@ import { rebuildProjection } from "../src/kernel/rebuild";
 import { inventoryMovementsProjection } from "../src/report/inventory-movements";
 import { inventoryChanged, productCreated } from "../test/projections/support";
 import { unaryCaller } from "./lib/grpc-unary";
+import { gitRevision } from "./lib/machine";
 import { monotonicMs, processCpuMillis, startEventStoreProcess, startProjectorProcess, startServiceProcess } from "./lib/processes";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
@@ -255,6 +256,32 @@ async function lagBench(dir: string): Promise<void> {
   await store.stop();
 }
 
+const HOW_TO_READ = `## How to read this
+
+- **Rebuild.** \`rebuildProjection\` (what \`npm run projections -- rebuild\` runs) builds the
+  inventory-movements read model into a fresh copy from the start of $all and swaps it in; the
+  rate is end to end (creating the copy, the build pass, the swap). Its events come through the
+  official client (@eventstore/db-client: grpc-js, google-protobuf, the client's event
+  conversion), read in a worker thread while the main thread applies. The two ceilings are
+  measured in the same run: reading the same events from $all the same way with nothing else to
+  do, and raw better-sqlite3 upserts of the same rows with one prepared statement (no store, no
+  client, no Prisma). The rebuild cannot be faster than the reading ceiling, so ≥ 50% of the
+  upsert ceiling needs the reading ceiling itself to reach half the upsert rate; on this machine
+  one client decodes several times slower than that, and with store, reader and applier sharing
+  two cores a second reader would only take CPU from the other two.
+- **Lag.** Store, command service and product projector run as processes of their own, as
+  deployed, and the benchmark process only sends IncreaseInventory commands (open loop at the
+  rate, lean grpc-js caller). Lag = the projector's commit of the run that holds a command's event
+  − the client's receipt of that command's acknowledgement, both on the machine's monotonic clock
+  (the projector reports each committed run's last position over IPC; checkpoints only move
+  forward). The first seconds at the rate are reported on their own row and not counted: every
+  process starts cold (JIT, heap growth, connection windows). The projector's CPU per event says
+  what one event costs it (one read-database transaction per run of deliveries; a run of one
+  event is six Prisma queries, checkpoint and retry bookkeeping included); the four
+  processes share two cores, so stalls of any of them (garbage collection above all: see
+  BENCHMARKS.md, benchmark 3) make the tail.
+`;
+
 async function until(done: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -288,7 +315,7 @@ async function main(): Promise<void> {
   const report = [
     "# Projection benchmarks",
     "",
-    `Command: \`${["BENCH_EVENTS", "BENCH_PARTS", "BENCH_LAG_RATE", "BENCH_LAG_SECONDS", "BENCH_LAG_WARMUP_SECONDS"].filter((key) => process.env[key]).map((key) => `${key}=${process.env[key]} `).join("")}npm run bench:projections\` — ${new Date().toISOString()}`,
+    `Command: \`${["BENCH_EVENTS", "BENCH_PARTS", "BENCH_LAG_RATE", "BENCH_LAG_SECONDS", "BENCH_LAG_WARMUP_SECONDS"].filter((key) => process.env[key]).map((key) => `${key}=${process.env[key]} `).join("")}npm run bench:projections\` — ${new Date().toISOString()}, commit ${gitRevision()}`,
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}; load average ${loadBefore} at start, ${loadavg()[0]!.toFixed(1)} at end (shared machine).`,
     "Rebuild part: the embedded store in a process of its own on a temp file (as `npm run projections -- rebuild` meets it); the rebuild reads $all in a worker thread. Read database: SQLite (WAL); the rebuild's copy runs with synchronous=OFF (disposable until the swap), the ceiling likewise.",
     "Lag part: store (on a temp file), command service and product projector (SQLite read database, WAL) in processes of their own; the benchmark process only sends the commands.",
@@ -297,6 +324,7 @@ async function main(): Promise<void> {
     "|---|---|---|",
     ...rows.map((r) => `| ${r.measure} | ${r.value} | ${r.note ?? ""} |`),
     "",
+    HOW_TO_READ,
   ].join("\n");
   mkdirSync(path.join(import.meta.dirname, "results"), { recursive: true });
   writeFileSync(path.join(import.meta.dirname, "results", "projections.md"), report);
