@@ -23,7 +23,7 @@ import { rebuildProjection } from "../src/kernel/rebuild";
 import { inventoryMovementsProjection } from "../src/report/inventory-movements";
 import { inventoryChanged, productCreated } from "../test/projections/support";
 import { unaryCaller } from "./lib/grpc-unary";
-import { gitRevision } from "./lib/machine";
+import { gitRevision, hostSpeedMs } from "./lib/machine";
 import { monotonicMs, processCpuMillis, startEventStoreProcess, startProjectorProcess, startServiceProcess } from "./lib/processes";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
@@ -290,6 +290,7 @@ async function until(done: () => boolean, timeoutMs: number): Promise<void> {
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), "bench-projections-"));
   const loadBefore = loadavg()[0]!.toFixed(1);
+  const speedBefore = hostSpeedMs();
   try {
     if (PARTS.has("rebuild")) {
       // The store in a process of its own, as `npm run projections -- rebuild` meets it.
@@ -316,7 +317,7 @@ async function main(): Promise<void> {
     "# Projection benchmarks",
     "",
     `Command: \`${["BENCH_EVENTS", "BENCH_PARTS", "BENCH_LAG_RATE", "BENCH_LAG_SECONDS", "BENCH_LAG_WARMUP_SECONDS"].filter((key) => process.env[key]).map((key) => `${key}=${process.env[key]} `).join("")}npm run bench:projections\` — ${new Date().toISOString()}, commit ${gitRevision()}`,
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}; load average ${loadBefore} at start, ${loadavg()[0]!.toFixed(1)} at end (shared machine).`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}; load average ${loadBefore} at start, ${loadavg()[0]!.toFixed(1)} at end (shared machine); host speed (bench/lib/machine.ts hostSpeedMs, lower is faster) ${speedBefore.toFixed(0)} ms at start, ${hostSpeedMs().toFixed(0)} ms at end.`,
     "Rebuild part: the embedded store in a process of its own on a temp file (as `npm run projections -- rebuild` meets it); the rebuild reads $all in a worker thread. Read database: SQLite (WAL); the rebuild's copy runs with synchronous=OFF (disposable until the swap), the ceiling likewise.",
     "Lag part: store (on a temp file), command service and product projector (SQLite read database, WAL) in processes of their own; the benchmark process only sends the commands.",
     "",

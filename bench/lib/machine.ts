@@ -56,3 +56,27 @@ export function gitRevision(): string {
     return "unknown";
   }
 }
+
+/**
+ * Milliseconds a fixed single-threaded workload takes (arithmetic, short-lived objects, JSON;
+ * median of three), to compare runs: on a shared VM the host's speed moves between runs and
+ * within one, and load average does not show it.
+ */
+export function hostSpeedMs(): number {
+  const runs: number[] = [];
+  for (let run = 0; run < 3; run++) {
+    const started = performance.now();
+    let sum = 0;
+    for (let i = 0; i < 20_000_000; i++) sum += i % 7;
+    let batch: { i: number; s: string }[] = [];
+    for (let i = 0; i < 300_000; i++) {
+      batch.push({ i, s: `item ${i}` });
+      if (batch.length === 100) {
+        sum += JSON.parse(JSON.stringify(batch)).length;
+        batch = [];
+      }
+    }
+    runs.push(performance.now() - started + (sum < 0 ? 1 : 0));
+  }
+  return runs.sort((a, b) => a - b)[1]!;
+}
