@@ -17,19 +17,33 @@ export interface StartedProcess {
   stop(): Promise<void>;
 }
 
-/** Starts services/<name>/main.ts and resolves once a line matches `ready`. */
-export function startServiceProcess(name: string, args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 120_000): Promise<StartedProcess> {
+/** A child's environment: this one's, without settings that point at real files or servers, plus `env`. */
+function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "warn" };
   for (const key of INHERITED) delete base[key];
-  const nodeArgs = process.env.BENCH_CHILD_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", path.join("services", name, "main.ts"), ...args], {
+  return { ...base, ...env };
+}
+
+/** Node flags for every child (BENCH_CHILD_NODE_ARGS, e.g. for profiling), then the TypeScript loader. */
+function childExecArgv(): string[] {
+  return [...(process.env.BENCH_CHILD_NODE_ARGS?.split(" ").filter(Boolean) ?? []), "--import", "tsx"];
+}
+
+/** Registers `child` for killAllStarted; resolves when it has exited. */
+function track(child: ChildProcess): Promise<void> {
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+  return new Promise<void>((resolve) => child.once("exit", () => resolve()));
+}
+
+/** Starts services/<name>/main.ts and resolves once a line matches `ready`. */
+export function startServiceProcess(name: string, args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 120_000): Promise<StartedProcess> {
+  const child = spawn(process.execPath, [...childExecArgv(), path.join("services", name, "main.ts"), ...args], {
     cwd: repoRoot,
-    env: { ...base, ...env },
+    env: childEnv(env),
     stdio: ["ignore", "pipe", "pipe"],
   });
-  running.add(child);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.once("exit", () => running.delete(child));
+  const exited = track(child);
   const tail: string[] = [];
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -94,18 +108,13 @@ export interface ProjectorProcess {
  * run's last position and when it was applied (monotonicMs of that process).
  */
 export async function startProjectorProcess(env: Record<string, string>, onApplied: (position: bigint, at: number) => void): Promise<ProjectorProcess> {
-  const base: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "warn" };
-  for (const key of INHERITED) delete base[key];
-  const nodeArgs = process.env.BENCH_CHILD_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
   const child = fork(path.join(import.meta.dirname, "projector-child.ts"), [], {
     cwd: repoRoot,
-    env: { ...base, ...env },
-    execArgv: [...nodeArgs, "--import", "tsx"],
+    env: childEnv(env),
+    execArgv: childExecArgv(),
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
-  running.add(child);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.once("exit", () => running.delete(child));
+  const exited = track(child);
   await new Promise<void>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`projector exited (${code}) before it was ready`)));
     child.on("message", (message: { ready?: boolean; position?: string; at?: number }) => {
