@@ -79,6 +79,9 @@ describe("SIGTERM", () => {
 
   it("stops the query service with its calls in flight answered", async () => {
     const queries = createClient(ProductQueryService, createGrpcTransport({ baseUrl: await listeningUrl(query) }));
+    // Connected first (as the command test is): a SIGTERM that lands while the client is still
+    // connecting resets the connection (ECONNRESET), and no call was ever in flight.
+    await queries.listProducts({ pageSize: 1 });
     const inFlight = Array.from({ length: 20 }, () => queries.listProducts({ pageSize: 100 }));
     query.child.kill("SIGTERM");
     await settle(inFlight);
