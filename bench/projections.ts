@@ -231,7 +231,7 @@ async function lagBench(dir: string): Promise<void> {
   const latencies = acknowledged.map((a) => a.at - a.sent);
   for (let second = 0; second < LAG_SECONDS; second++) {
     const inSecond = acknowledged.filter((a) => Math.floor((a.sent - started) / 1000) - LAG_WARMUP_SECONDS === second);
-    const secondLags = inSecond.flatMap((a) => (appliedAt(a.position) === undefined ? [] : [Math.max(0, appliedAt(a.position)! - a.at)]));
+    const secondLags = lagsOf(inSecond);
     log(`lag second ${second}: ${inSecond.length} commands, lag p50 ${percentile(secondLags, 50).toFixed(1)} ms, p99 ${percentile(secondLags, 99).toFixed(1)} ms, command p99 ${percentile(inSecond.map((a) => a.at - a.sent), 99).toFixed(1)} ms`);
   }
   rows.push({
@@ -277,7 +277,7 @@ const HOW_TO_READ = `## How to read this
   forward). The first seconds at the rate are reported on their own row and not counted: every
   process starts cold (JIT, heap growth, connection windows). The projector's CPU per event says
   what one event costs it (one read-database transaction per run of deliveries; a run of one
-  event is six Prisma queries, checkpoint and retry bookkeeping included); the four
+  event is five Prisma queries, checkpoint and retry bookkeeping included); the four
   processes share two cores, so stalls of any of them (garbage collection above all: see
   BENCHMARKS.md, benchmark 3) make the tail.
 `;

@@ -1,11 +1,12 @@
 // The product projector in a process of its own, as services/projector runs it, for the lag
 // benchmark: each committed run is reported to the parent over IPC with the time it was applied
-// (process.hrtime, CLOCK_MONOTONIC on Linux, so the parent's clock reads the same).
+// (monotonicMs: CLOCK_MONOTONIC on Linux, so the parent's clock reads the same).
 import { EventStoreDBClient } from "@eventstore/db-client";
 import pino from "pino";
 import { startProjector } from "../../src/kernel/projector";
 import { openReadDb } from "../../src/kernel/read-db";
 import { productProjection } from "../../src/product/projection";
+import { monotonicMs } from "./processes";
 
 const connectionString = process.env.EVENTSTORE_CONNECTION_STRING!;
 const readDatabaseUrl = process.env.READ_DATABASE_URL!;
@@ -25,7 +26,7 @@ const projector = startProjector({
     state() {},
     retried() {},
     parked() {},
-    applied: (_projection, _count, position) => send({ position: position.toString(), at: Number(process.hrtime.bigint()) / 1e6 }),
+    applied: (_projection, _count, position) => send({ position: position.toString(), at: monotonicMs() }),
   },
 });
 send({ ready: true });
