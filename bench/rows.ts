@@ -100,6 +100,23 @@ export function commandRows(r: CommandLoadResult, seconds: number, concurrency: 
     value: loadValue(r.saturation),
     note: r.saturation.firstError ? `first error: ${r.saturation.firstError}` : "closed loop; throughput = the ceiling",
   });
+  if (r.floor) {
+    const { emptyRpc, storeAppend } = r.floor;
+    rows.push(
+      {
+        section: "3",
+        measure: `floor: an RPC that does nothing (grpc.health.v1 Check on the command service), open loop at ${emptyRpc.offeredPerSecond}/s`,
+        value: loadValue(emptyRpc),
+        note: emptyRpc.firstError ? `first error: ${emptyRpc.firstError}` : `load generator, HTTP/2 and connect-node only; command service GC meanwhile: ${gcNote(emptyRpc.gc)}`,
+      },
+      {
+        section: "3",
+        measure: `floor: an append straight to the store (@eventstore/db-client in the load generator), open loop at ${storeAppend.offeredPerSecond}/s`,
+        value: loadValue(storeAppend),
+        note: storeAppend.firstError ? `first error: ${storeAppend.firstError}` : "one event per append, round-robin over as many streams as products; a command makes both trips in sequence",
+      },
+    );
+  }
   const { commandService, store, loadGenerator } = r.cpuPerCommand;
   rows.push({
     section: "3",

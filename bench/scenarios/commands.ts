@@ -2,6 +2,8 @@
 // service process → embedded store process (on disk). IncreaseInventory on a pool of products, so
 // each command loads its aggregate (snapshot + tail), decides and appends.
 import { randomBytes } from "node:crypto";
+import { EventStoreDBClient, jsonEvent } from "@eventstore/db-client";
+import { Health } from "../../gen/grpc/health/v1/health_pb";
 import { ProductCommandService } from "../../gen/eventmall/product/v1/commands_pb";
 import { ADMIN_ROLE, createTokenService } from "../../src/kernel/auth";
 import { freePort, gcBetween, readGcPauses, type GcPauses } from "../lib/gc-metrics";
@@ -20,6 +22,19 @@ export interface CommandLoadOptions {
   saturationConcurrency: number;
   /** The store's process, for its CPU time per command. */
   storePid?: number;
+  /** Rate of the two floor runs (an empty RPC; an append straight to the store); undefined: none. */
+  floorRatePerSecond?: number;
+}
+
+/**
+ * The two halves of a command's path, each on its own at the same offered rate: an RPC that does
+ * nothing (grpc.health.v1 Check on the command service: load generator, HTTP/2, connect-node) and
+ * an append straight to the store through the official client from the load generator. A command
+ * cannot be faster than the two in sequence.
+ */
+export interface FloorResult {
+  emptyRpc: LoadResult & { gc: GcPauses };
+  storeAppend: LoadResult;
 }
 
 /** CPU time per completed command in the saturation run, by process (ms). */
@@ -34,6 +49,7 @@ export interface CommandLoadResult {
   fixed: (LoadResult & { warmup?: LoadResult; gc: GcPauses })[];
   saturation: LoadResult;
   cpuPerCommand: CpuPerCommand;
+  floor?: FloorResult;
 }
 
 export async function runCommandLoad(options: CommandLoadOptions): Promise<CommandLoadResult> {
@@ -83,6 +99,7 @@ export async function runCommandLoad(options: CommandLoadOptions): Promise<Comma
       const measured = await openLoop(rate, options.durationMs, increase);
       fixed.push({ ...measured, warmup, gc: gcBetween(gcBefore, await readGcPauses(metricsUrl)) });
     }
+    const floor = options.floorRatePerSecond === undefined ? undefined : await runFloors(options, command.match[1]!, metricsUrl, options.floorRatePerSecond);
     const cpuOf = (pid: number | undefined) => (pid === undefined ? undefined : processCpuMillis(pid));
     const before = { command: cpuOf(command.child.pid)!, store: cpuOf(options.storePid), generator: process.cpuUsage() };
     const saturation = await closedLoop(options.saturationConcurrency, options.durationMs, increase);
@@ -94,8 +111,28 @@ export async function runCommandLoad(options: CommandLoadOptions): Promise<Comma
       loadGenerator: perCommand((generator.user + generator.system) / 1000),
     };
     increaseInventory.close();
-    return { fixed, saturation, cpuPerCommand };
+    return { fixed, saturation, cpuPerCommand, floor };
   } finally {
     await command.stop();
+  }
+}
+
+async function runFloors(options: CommandLoadOptions, commandUrl: string, metricsUrl: string, rate: number): Promise<FloorResult> {
+  const health = unaryCaller(commandUrl, Health.method.check, {});
+  const check = () => health.call({}, 30_000);
+  const client = EventStoreDBClient.connectionString(options.connectionString);
+  let next = 0;
+  const append = () => client.appendToStream(`benchfloor-${next++ % options.products}`, jsonEvent({ type: "FloorMeasured", data: { n: next } }));
+  try {
+    if (options.warmupMs > 0) await openLoop(rate, options.warmupMs, check);
+    const gcBefore = await readGcPauses(metricsUrl);
+    const emptyRpc = await openLoop(rate, options.durationMs, check);
+    const gc = gcBetween(gcBefore, await readGcPauses(metricsUrl));
+    if (options.warmupMs > 0) await openLoop(rate, options.warmupMs, append);
+    const storeAppend = await openLoop(rate, options.durationMs, append);
+    return { emptyRpc: { ...emptyRpc, gc }, storeAppend };
+  } finally {
+    health.close();
+    await client.dispose();
   }
 }

@@ -60,6 +60,8 @@ describe("npm run bench --quick", () => {
       "open loop at 20/s",
       "open loop at 50/s",
       "saturation",
+      "floor: an RPC that does nothing",
+      "floor: an append straight to the store",
       "Emmett SQLite",
       "Emmett PostgreSQL",
       "eventmall / Emmett SQLite",
