@@ -98,7 +98,13 @@ async function measureServer(mode: "connect" | "http2"): Promise<ServerRun> {
       markCompacts: measured.filter((line) => / gc=mc /.test(line)).length,
     };
   } finally {
-    child.kill("SIGTERM");
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      const killer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(killer);
+    }
   }
 }
 
