@@ -8,17 +8,17 @@
 //    ES2022 (native async generators): with the helpers, objects that are garbage once a loop ends
 //    still survive the next scavenge.
 // `npm run bench:gc-survival` → bench/results/gc-survival.md
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import readline from "node:readline";
 import ts from "typescript";
 import { Health } from "../gen/grpc/health/v1/health_pb";
 import { unaryCaller } from "./lib/grpc-unary";
 import { ms } from "./lib/histogram";
 import { closedLoop, openLoop, type LoadResult } from "./lib/load";
 import { gitRevision, loadAverage, machineDescription } from "./lib/machine";
+import { killAllStarted, startScriptProcess } from "./lib/processes";
 
 const RPC_RATE = Number(process.env.BENCH_GC_RATE ?? 500);
 const RPC_SECONDS = Number(process.env.BENCH_GC_RPC_SECONDS ?? 5);
@@ -69,18 +69,13 @@ const field = (line: string, name: string) => Number(line.match(new RegExp(` ${n
 
 /** Starts the server in `mode`, warms it up, then measures RPC_SECONDS at RPC_RATE; GC from its trace during the measured part only. */
 async function measureServer(mode: "connect" | "http2"): Promise<ServerRun> {
-  const child = spawn(process.execPath, ["--trace-gc-nvp", "--import", "tsx", path.join(import.meta.dirname, "lib", "empty-rpc-server.ts"), mode], { stdio: ["ignore", "pipe", "inherit"] });
   const lines: string[] = [];
+  const server = await startScriptProcess(`empty-rpc-${mode}`, path.join("bench", "lib", "empty-rpc-server.ts"), [mode], {}, /^listening (\d+)/, {
+    nodeArgs: ["--trace-gc-nvp"],
+    onLine: (line) => lines.push(line),
+  });
   try {
-    const port = await new Promise<string>((resolve, reject) => {
-      child.once("exit", (code) => reject(new Error(`${mode} server exited (${code})`)));
-      readline.createInterface({ input: child.stdout! }).on("line", (line) => {
-        lines.push(line);
-        const listening = line.match(/^listening (\d+)/);
-        if (listening) resolve(listening[1]!);
-      });
-    });
-    const check = unaryCaller(`http://127.0.0.1:${port}`, Health.method.check, {});
+    const check = unaryCaller(`http://127.0.0.1:${server.match[1]}`, Health.method.check, {});
     const call = () => check.call({}, 30_000);
     await closedLoop(4, 1000, call);
     await openLoop(RPC_RATE, 2000, call);
@@ -98,13 +93,7 @@ async function measureServer(mode: "connect" | "http2"): Promise<ServerRun> {
       markCompacts: measured.filter((line) => / gc=mc /.test(line)).length,
     };
   } finally {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      const killer = setTimeout(() => child.kill("SIGKILL"), 5000);
-      await exited;
-      clearTimeout(killer);
-    }
+    await server.stop();
   }
 }
 
@@ -143,5 +132,6 @@ try {
   writeFileSync(path.join(import.meta.dirname, "results", "gc-survival.md"), report);
   process.stdout.write(`${report}\nwritten to bench/results/gc-survival.md\n`);
 } finally {
+  killAllStarted();
   rmSync(dir, { recursive: true, force: true });
 }

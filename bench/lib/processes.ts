@@ -38,7 +38,21 @@ function track(child: ChildProcess): Promise<void> {
 
 /** Starts services/<name>/main.ts and resolves once a line matches `ready`. */
 export function startServiceProcess(name: string, args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 120_000): Promise<StartedProcess> {
-  const child = spawn(process.execPath, [...childExecArgv(), path.join("services", name, "main.ts"), ...args], {
+  return startScriptProcess(name, path.join("services", name, "main.ts"), args, env, ready, { timeoutMs });
+}
+
+export interface ScriptProcessOptions {
+  timeoutMs?: number;
+  /** Node flags before the ones every child gets (childExecArgv). */
+  nodeArgs?: string[];
+  /** Every line the child writes (stdout and stderr), from the start. */
+  onLine?: (line: string) => void;
+}
+
+/** Starts a TypeScript script (relative to the repository) and resolves once a line matches `ready`. */
+export function startScriptProcess(name: string, script: string, args: string[], env: Record<string, string>, ready: RegExp, options: ScriptProcessOptions = {}): Promise<StartedProcess> {
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...childExecArgv(), script, ...args], {
     cwd: repoRoot,
     env: childEnv(env),
     stdio: ["ignore", "pipe", "pipe"],
@@ -64,6 +78,7 @@ export function startServiceProcess(name: string, args: string[], env: Record<st
     for (const stream of [child.stdout!, child.stderr!]) {
       readline.createInterface({ input: stream }).on("line", (line) => {
         if (process.env.BENCH_CHILD_LOG_DIR) appendFileSync(path.join(process.env.BENCH_CHILD_LOG_DIR, `${name}-${child.pid}.log`), `${line}\n`);
+        options.onLine?.(line);
         tail.push(line);
         if (tail.length > 30) tail.shift();
         const match = line.match(ready);
