@@ -26,6 +26,9 @@ export interface CommandLoadOptions {
   floorRatePerSecond?: number;
 }
 
+/** A fixed-rate run: its warm-up apart, and the command service's collections while measured. */
+export type RateResult = LoadResult & { warmup?: LoadResult; gc: GcPauses };
+
 /**
  * The two halves of a command's path, each on its own at the same offered rate: an RPC that does
  * nothing (grpc.health.v1 Check on the command service: load generator, HTTP/2, connect-node) and
@@ -33,7 +36,7 @@ export interface CommandLoadOptions {
  * cannot be faster than the two in sequence.
  */
 export interface FloorResult {
-  emptyRpc: LoadResult & { gc: GcPauses };
+  emptyRpc: RateResult;
   storeAppend: LoadResult;
 }
 
@@ -46,7 +49,7 @@ export interface CpuPerCommand {
 
 export interface CommandLoadResult {
   /** gc: the command service's collections during the measured run (from its /metrics). */
-  fixed: (LoadResult & { warmup?: LoadResult; gc: GcPauses })[];
+  fixed: RateResult[];
   saturation: LoadResult;
   cpuPerCommand: CpuPerCommand;
   floor?: FloorResult;
@@ -91,14 +94,7 @@ export async function runCommandLoad(options: CommandLoadOptions): Promise<Comma
 
     await closedLoop(4, Math.min(1000, options.durationMs), increase); // warm up connections and JIT
     const fixed: CommandLoadResult["fixed"] = [];
-    for (const rate of options.ratesPerSecond) {
-      // A service that was idle needs a moment at a new rate (JIT, heap growth, connection
-      // windows): its first seconds are reported by the first rate's warm-up, not mixed in.
-      const warmup = options.warmupMs > 0 ? await openLoop(rate, options.warmupMs, increase) : undefined;
-      const gcBefore = await readGcPauses(metricsUrl);
-      const measured = await openLoop(rate, options.durationMs, increase);
-      fixed.push({ ...measured, warmup, gc: gcBetween(gcBefore, await readGcPauses(metricsUrl)) });
-    }
+    for (const rate of options.ratesPerSecond) fixed.push(await atRate(options, metricsUrl, rate, increase));
     const floor = options.floorRatePerSecond === undefined ? undefined : await runFloors(options, command.match[1]!, metricsUrl, options.floorRatePerSecond);
     const cpuOf = (pid: number | undefined) => (pid === undefined ? undefined : processCpuMillis(pid));
     const before = { command: cpuOf(command.child.pid)!, store: cpuOf(options.storePid), generator: process.cpuUsage() };
@@ -117,6 +113,18 @@ export async function runCommandLoad(options: CommandLoadOptions): Promise<Comma
   }
 }
 
+/**
+ * Open loop at `rate` for the measured duration, after the warm-up at that rate: a service that was
+ * idle needs a moment at a new rate (JIT, heap growth, connection windows), so its first seconds
+ * are reported apart, not mixed in. `gc`: the command service's collections while measured.
+ */
+async function atRate(options: CommandLoadOptions, metricsUrl: string, rate: number, call: () => Promise<unknown>): Promise<RateResult> {
+  const warmup = options.warmupMs > 0 ? await openLoop(rate, options.warmupMs, call) : undefined;
+  const gcBefore = await readGcPauses(metricsUrl);
+  const measured = await openLoop(rate, options.durationMs, call);
+  return { ...measured, warmup, gc: gcBetween(gcBefore, await readGcPauses(metricsUrl)) };
+}
+
 async function runFloors(options: CommandLoadOptions, commandUrl: string, metricsUrl: string, rate: number): Promise<FloorResult> {
   const health = unaryCaller(commandUrl, Health.method.check, {});
   const check = () => health.call({}, 30_000);
@@ -124,13 +132,10 @@ async function runFloors(options: CommandLoadOptions, commandUrl: string, metric
   let next = 0;
   const append = () => client.appendToStream(`benchfloor-${next++ % options.products}`, jsonEvent({ type: "FloorMeasured", data: { n: next } }));
   try {
-    if (options.warmupMs > 0) await openLoop(rate, options.warmupMs, check);
-    const gcBefore = await readGcPauses(metricsUrl);
-    const emptyRpc = await openLoop(rate, options.durationMs, check);
-    const gc = gcBetween(gcBefore, await readGcPauses(metricsUrl));
+    const emptyRpc = await atRate(options, metricsUrl, rate, check);
     if (options.warmupMs > 0) await openLoop(rate, options.warmupMs, append);
     const storeAppend = await openLoop(rate, options.durationMs, append);
-    return { emptyRpc: { ...emptyRpc, gc }, storeAppend };
+    return { emptyRpc, storeAppend };
   } finally {
     health.close();
     await client.dispose();
