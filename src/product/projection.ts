@@ -56,11 +56,11 @@ export const productProjection: Projection = {
     if (decoded.length === 0) return;
     const ids = [...new Set(decoded.map((d) => d.productId))];
     const found = await tx.product.findMany({ where: { id: { in: ids } }, select: { id: true, revision: true, updatedAt: true } });
-    const rows = new Map<string, PendingRow>(found.map((row) => [row.id, { ...row, set: {}, inventoryDelta: 0n, changed: false }]));
+    const rows = new Map<string, PendingRow>(found.map((row) => [row.id, pending(row)]));
     for (const d of decoded) {
       const row = rows.get(d.productId);
       if (d.kind === "created") {
-        if (!row) rows.set(d.productId, { ...createdRow(d.event, d.created), set: {}, inventoryDelta: 0n, changed: false });
+        if (!row) rows.set(d.productId, pending(createdRow(d.event, d.created)));
         continue;
       }
       if (!row) throw notYetProjected(d.productId, d.event);
@@ -101,6 +101,11 @@ interface PendingRow {
   set: Omit<ProductChange, "inventory">;
   inventoryDelta: bigint;
   changed: boolean;
+}
+
+/** A row as the batch found or created it, with nothing applied yet (a fresh `set` each time). */
+function pending(row: Pick<PendingRow, "revision" | "updatedAt" | "create">): PendingRow {
+  return { revision: row.revision, updatedAt: row.updatedAt, create: row.create, set: {}, inventoryDelta: 0n, changed: false };
 }
 
 /** What a product event does to its row; undefined for events the read model ignores. */
