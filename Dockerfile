@@ -1,6 +1,6 @@
 # One image for every eventmall process; docker-compose.yml picks the entrypoint per service.
-# better-sqlite3 compiles from source where no prebuilt binary is reachable: keep the toolchain.
-FROM node:20-slim
+# better-sqlite3 ships a prebuilt binary for Node 24; the toolchain stays for the Emmett peer (sqlite3, benchmarks only).
+FROM node:24-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ ca-certificates openssl \
  && rm -rf /var/lib/apt/lists/*
