@@ -51,7 +51,7 @@ const payload = () => ({ blob: randomBytes(EVENT_PAYLOAD_CHARS / 2).toString("he
 
 async function readAllData(reader: EventStoreDBClient): Promise<{ id: string; blob: string }[]> {
   const events = [];
-  for await (const resolved of reader.readStream<{ blob: string }>(STREAM)) {
+  for await (const resolved of reader.readStream(STREAM)) {
     events.push({ id: resolved.event!.id, blob: (resolved.event!.data as { blob: string }).blob });
   }
   return events;
