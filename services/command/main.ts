@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     cacheSize: config.command.cacheSize,
     logger,
     tls: config.grpcTls,
-    tokens: refusingRevoked(createTokenService(config), (subject) => revoked.has(subject)),
+    tokens: refusingRevoked(createTokenService(config), revoked),
     contexts: config.command.contexts,
     // This replica refuses a member's tokens from the withdrawal on; others as the event reaches them.
     member: { adminLoginIds: config.auth.adminLoginIds, onWithdrawn: (memberId) => revoked.revoke(memberId) },

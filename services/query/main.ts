@@ -21,7 +21,7 @@ const server = await startQueryServer({
   eventStore,
   readYourWritesTimeoutMs: config.query.readYourWritesTimeoutMs,
   db,
-  tokens: refusingRevoked(createTokenService(config), (subject) => revoked.has(subject)),
+  tokens: refusingRevoked(createTokenService(config), revoked),
   contexts: config.query.contexts,
   host: config.host,
   port: config.query.port,

@@ -29,6 +29,8 @@ export class RevokedSubjects {
   private subscription: AllStreamSubscription | undefined;
   private retry: NodeJS.Timeout | undefined;
   private closed = false;
+  private caughtUp = false;
+  private failing = false;
 
   constructor(
     private readonly client: EventStoreDBClient,
@@ -52,11 +54,17 @@ export class RevokedSubjects {
     return this.revoked.size;
   }
 
+  /** True once every revocation that was in the log at start is known (the feed caught up once). */
+  get loaded(): boolean {
+    return this.caughtUp;
+  }
+
   /**
-   * Resolves once every revocation already in the log is known (the subscription caught up); until
-   * the store answers it keeps retrying, so a process does not serve with an incomplete set.
+   * Subscribes. Resolves true once every revocation already in the log is known (caught up), or
+   * false as soon as the store fails to answer; it then keeps retrying, and `loaded` turns true
+   * when it catches up: serve meanwhile, but refuse to vouch for tokens (see refusingRevoked).
    */
-  start(): Promise<void> {
+  start(): Promise<boolean> {
     return new Promise((resolve) => this.subscribe(resolve));
   }
 
@@ -66,12 +74,13 @@ export class RevokedSubjects {
     await this.subscription?.unsubscribe().catch(() => undefined);
   }
 
-  private subscribe(onCaughtUp?: () => void): void {
+  private subscribe(settle?: (loaded: boolean) => void): void {
     if (this.closed) return;
     const regex = `^(${[...this.types].map(escapeRegex).join("|")})$`;
     const subscription = this.client.subscribeToAll({ fromPosition: this.from, filter: eventTypeFilter({ regex }) });
     this.subscription = subscription;
     subscription.on("data", (resolved) => {
+      this.failing = false;
       const event = resolved.event;
       if (!event) return;
       if (this.types.has(event.type)) {
@@ -81,15 +90,18 @@ export class RevokedSubjects {
       if (event.position) this.from = event.position;
     });
     subscription.once("caughtUp", () => {
-      this.logger.info({ revoked: this.revoked.size }, "token revocations loaded");
-      onCaughtUp?.();
-      onCaughtUp = undefined;
+      if (!this.caughtUp) this.logger.info({ revoked: this.revoked.size }, "token revocations loaded");
+      this.caughtUp = true;
+      settle?.(true);
     });
     subscription.once("error", (error) => {
+      settle?.(false);
       if (this.closed) return;
-      this.logger.warn({ err: error }, "token revocation feed failed; resubscribing");
+      // One line per outage, not one per retry.
+      if (!this.failing) this.logger.warn({ err: error }, "token revocation feed failed; resubscribing until the event store answers");
+      this.failing = true;
       void subscription.unsubscribe().catch(() => undefined);
-      this.retry = setTimeout(() => this.subscribe(onCaughtUp), this.options.retryMs ?? 1000);
+      this.retry = setTimeout(() => this.subscribe(), this.options.retryMs ?? 1000);
     });
   }
 }

@@ -10,9 +10,12 @@ export const withdrawnMembers: RevocationFeed = {
   subjectOf: ({ streamId }) => (streamId.startsWith(MEMBER_STREAM_PREFIX) ? streamId.slice(MEMBER_STREAM_PREFIX.length) : undefined),
 };
 
-/** Started and caught up: knows every member withdrawn so far, and follows new withdrawals. */
+/**
+ * Follows withdrawals; resolves once it knows every member withdrawn so far, or at once when the
+ * store does not answer (then token calls get UNAVAILABLE until it does; anonymous calls are served).
+ */
 export async function startWithdrawnMemberRevocations(client: EventStoreDBClient, logger: RevocationLogger): Promise<RevokedSubjects> {
   const revoked = new RevokedSubjects(client, withdrawnMembers, logger);
-  await revoked.start();
+  if (!(await revoked.start())) logger.warn({}, "serving before token revocations are loaded: calls with a token answer UNAVAILABLE until the event store answers");
   return revoked;
 }

@@ -2,7 +2,8 @@
 // embedded store. A process started after a revocation knows it before start() resolves (restarts,
 // new replicas); a running one learns new ones live; other event types revoke nothing.
 import { randomUUID } from "node:crypto";
-import { jsonEvent } from "@eventstore/db-client";
+import { EventStoreDBClient, jsonEvent } from "@eventstore/db-client";
+import { startEventStore } from "../../services/eventstore/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { refusingRevoked } from "../../src/kernel/auth";
 import { RevokedSubjects, type RevocationFeed } from "../../src/kernel/revocations";
@@ -67,12 +68,40 @@ describe("RevokedSubjects", () => {
   it("makes the token service refuse a revoked subject's valid token as UNAUTHENTICATED", async () => {
     const revoked = await started();
     const base = testTokenService();
-    const tokens = refusingRevoked(base, (subject) => revoked.has(subject));
+    const tokens = refusingRevoked(base, revoked);
     const subject = randomUUID();
     const { token } = await base.issue({ subject, roles: ["member"] });
     expect(await tokens.verify(token)).toMatchObject({ subject });
     await close(subject);
     await eventually(() => revoked.has(subject));
     await expect(tokens.verify(token)).rejects.toMatchObject({ code: 16, rawMessage: "access token revoked" });
+  });
+
+  it("fails closed while the store does not answer (UNAVAILABLE for tokens), then loads when it does", async () => {
+    const probe = await startEventStore({ port: 0, inMemory: true });
+    const port = probe.port;
+    await probe.stop();
+    const client = EventStoreDBClient.connectionString(`esdb://127.0.0.1:${port}?tls=false`);
+    const revoked = new RevokedSubjects(client, feed, quiet, { retryMs: 50 });
+    opened.push(revoked);
+    try {
+      expect(await revoked.start()).toBe(false);
+      expect(revoked.loaded).toBe(false);
+      const base = testTokenService();
+      const tokens = refusingRevoked(base, revoked);
+      const { token } = await base.issue({ subject: randomUUID(), roles: ["member"] });
+      await expect(tokens.verify(token)).rejects.toMatchObject({ code: 14 });
+
+      const store = await startEventStore({ port, inMemory: true });
+      try {
+        await eventually(() => revoked.loaded);
+        expect(await tokens.verify(token)).toMatchObject({ roles: ["member"] });
+      } finally {
+        await revoked.close();
+        await store.stop();
+      }
+    } finally {
+      await client.dispose();
+    }
   });
 });
