@@ -86,14 +86,16 @@ describe.skipIf(mountError !== undefined)("the embedded store on a full disk", (
       expect((error as { code?: number }).code).toBe(status.RESOURCE_EXHAUSTED);
     }
     expect(await readAllData(client)).toEqual(acknowledged);
-    expect(store.lines.filter((line) => line.includes("ERROR disk full"))).toHaveLength(1);
-    expect(store.lines.join("\n")).not.toMatch(/^\s+at /m);
+    await store.waitFor(/ERROR disk full/, 10_000);
 
     rmSync(filler);
     const after = jsonEvent({ type: "Filled", data: payload() });
     await client.appendToStream(STREAM, after);
     acknowledged.push({ id: after.id, blob: after.data.blob });
     await store.waitFor(/disk space available again/, 10_000);
+    // stderr is ordered: every line of the episode came before the recovery line.
+    expect(store.lines.filter((line) => line.includes("ERROR disk full"))).toHaveLength(1);
+    expect(store.lines.join("\n")).not.toMatch(/^\s+at /m);
     expect(await readAllData(client)).toEqual(acknowledged);
 
     // Nothing corrupt: the file passes SQLite's integrity check and a restarted store reads it all.

@@ -7,7 +7,7 @@ import { EventStoreDBClient, jsonEvent } from "@eventstore/db-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/kernel/config";
 import { openStore, type StoreUnderTest } from "../eventstore/harness";
-import { listeningUrl, startService, type ServiceProcess } from "../support/processes";
+import { startService, type ServiceProcess } from "../support/processes";
 
 const STORE = { EVENTSTORE_PORT: "0", EVENTSTORE_IN_MEMORY: "true" };
 const LISTENING = /eventstore listening on (esdb:\/\/\S+) port=(\d+)/;
@@ -96,18 +96,21 @@ describe("plaintext beyond loopback", () => {
 
   const commandService = (host: Record<string, string>) =>
     start("command", { ...host, COMMAND_PORT: "0", COMMAND_CONTEXTS: "product", EVENTSTORE_CONNECTION_STRING: store.connectionString, AUTH_TOKEN_SECRET: "x".repeat(32) });
+  // The logger's own "listening" record: it comes after anything the same logger wrote while
+  // starting (the plain "listening on" line on stdout may overtake pino's buffered output).
+  const loggedListening = (service: ServiceProcess) => service.waitFor(/"msg":"listening"/);
   const plaintextWarnings = (service: ServiceProcess) =>
     service.records().filter((record) => record.level === 40 && String(record.msg).includes("plaintext gRPC beyond loopback"));
 
   it("the command service warns at start when it serves plaintext on 0.0.0.0", async () => {
     const command = commandService({ EVENTMALL_HOST: "0.0.0.0" });
-    await listeningUrl(command);
-    expect(plaintextWarnings(command)).toEqual([expect.objectContaining({ host: "0.0.0.0" })]);
+    await loggedListening(command);
+    expect(plaintextWarnings(command), command.lines.join("\n")).toEqual([expect.objectContaining({ host: "0.0.0.0" })]);
   }, 60_000);
 
   it("and does not on loopback", async () => {
     const command = commandService({});
-    await listeningUrl(command);
+    await loggedListening(command);
     expect(plaintextWarnings(command)).toEqual([]);
   }, 60_000);
 });
