@@ -2,6 +2,7 @@
 import pino from "pino";
 import { loadConfig } from "../../src/kernel/config";
 import { createEventStoreClient } from "../../src/kernel/event-store";
+import { projectionHealthObserver } from "../../src/kernel/grpc/health";
 import { startGrpcServer } from "../../src/kernel/grpc/server";
 import { observeAll, projectionMetrics, serveMetricsIfConfigured } from "../../src/kernel/metrics";
 import { ProjectionStatusRecorder } from "../../src/kernel/projection-status";
@@ -20,6 +21,14 @@ const processManagers = reactors({ client, ...repositoryOptions });
 const metrics = await serveMetricsIfConfigured("projector", config.metricsPort.projector, config.host);
 if (metrics.server) log.info({ url: metrics.server.url }, "metrics endpoint listening");
 const statusRecorder = new ProjectionStatusRecorder(db, log);
+// For orchestrators' probes (scripts/healthcheck.ts): grpc.health.v1 only, no projector API; one
+// entry per projection ("eventmall.projection.<name>") besides the process's own.
+const health =
+  config.projector.healthPort === undefined
+    ? undefined
+    : await startGrpcServer({ name: "projector", host: config.host, port: config.projector.healthPort, services: [], logger: log });
+const observers = [statusRecorder, projectionMetrics({ registry: metrics.registry, db, client, projections })];
+if (health) observers.push(projectionHealthObserver(health.health, [...projections, ...processManagers].map((p) => p.name)));
 const projector = startProjector({
   client,
   db,
@@ -28,14 +37,9 @@ const projector = startProjector({
   logger: log,
   maxRetries: config.projector.maxRetries,
   retryBaseMs: config.projector.retryBaseMs,
-  observer: observeAll(statusRecorder, projectionMetrics({ registry: metrics.registry, db, client, projections })),
+  observer: observeAll(...observers),
 });
 log.info({ projections: projections.map((p) => p.name), reactors: processManagers.map((r) => r.name) }, "projector started");
-// For orchestrators' probes (scripts/healthcheck.ts): grpc.health.v1 only, no projector API.
-const health =
-  config.projector.healthPort === undefined
-    ? undefined
-    : await startGrpcServer({ name: "projector", host: config.host, port: config.projector.healthPort, services: [], logger: log });
 if (health) log.info({ url: health.url }, "projector health listening");
 
 stopOnSignals(log, async () => {

@@ -2,6 +2,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { MaxAppendSizeExceededError, UnavailableError } from "@eventstore/db-client";
 import { DomainRuleViolation } from "./decider";
+import { isInfrastructureError } from "./infrastructure-errors";
 import { RevisionConflictError } from "./repository";
 import {
   aborted,
@@ -43,9 +44,14 @@ export function commandErrorToStatus(error: unknown, logger: ErrorLogger): Conne
     // Same code gRPC itself uses for an oversized message.
     return resourceExhausted("the events of this request exceed the event store's append size limit", "APPEND_TOO_LARGE");
   }
-  if (error instanceof UnavailableError) {
-    logger.error({ err: error }, "event store unavailable");
-    return unavailable("event store unavailable, retry later");
+  if (error instanceof UnavailableError || isInfrastructureError(error)) {
+    logger.error({ err: error }, "event store or database unavailable");
+    return unavailable("event store or database unavailable, retry later");
+  }
+  if (error instanceof Error && "code" in error && error.code === Code.ResourceExhausted) {
+    // The store refused the write for lack of space (see services/eventstore): nothing was appended.
+    logger.error({ err: error }, "event store out of space");
+    return resourceExhausted("the event store is out of space; nothing was written, retry later", "STORE_FULL");
   }
   // Unexpected failures: log the details here, tell the client nothing internal.
   logger.error({ err: error }, "command failed unexpectedly");

@@ -71,13 +71,26 @@ export function projectionMetrics(sources: ProjectionMetricsSources): Projection
   const processed = new Counter({ name: "projection_events_processed_total", help: "Events a projection applied", labelNames: ["projection"], registers: [registry] });
   const retries = new Counter({ name: "projection_retries_total", help: "Events handed back for a retry after a failure", labelNames: ["projection"], registers: [registry] });
   const parked = new Counter({ name: "projection_parked_total", help: "Events parked after their last retry", labelNames: ["projection"], registers: [registry] });
+  const waiting = new Gauge({
+    name: "projection_waiting",
+    help: "1 while the projection waits for its read database (or the store) to answer again, with its position kept",
+    labelNames: ["projection"],
+    registers: [registry],
+  });
   const lags = new Map<string, { lagEvents: number; lagMs: number }>();
   const measure = async () => {
-    lags.clear();
-    for (const projection of projections) {
-      const checkpoint = await readCheckpoint(db, projection.name);
-      lags.set(projection.name, await countLag(client, projection, checkpoint ?? undefined, DEFAULT_LAG_COUNT_LIMIT, new Date()));
+    // While the read database is down the checkpoints cannot be read: the last figures stay.
+    const measured = new Map<string, { lagEvents: number; lagMs: number }>();
+    try {
+      for (const projection of projections) {
+        const checkpoint = await readCheckpoint(db, projection.name);
+        measured.set(projection.name, await countLag(client, projection, checkpoint ?? undefined, DEFAULT_LAG_COUNT_LIMIT, new Date()));
+      }
+    } catch {
+      return;
     }
+    lags.clear();
+    for (const [name, lag] of measured) lags.set(name, lag);
   };
   let measuring: Promise<void> | undefined;
   // Both gauges are collected in one scrape: measure once for the pair.
@@ -104,9 +117,12 @@ export function projectionMetrics(sources: ProjectionMetricsSources): Projection
   });
   for (const projection of projections) {
     for (const counter of [processed, retries, parked]) counter.inc({ projection: projection.name }, 0);
+    waiting.set({ projection: projection.name }, 0);
   }
   return {
-    state() {},
+    state(projection, state) {
+      waiting.set({ projection }, state === "waiting" ? 1 : 0);
+    },
     applied(projection, count) {
       if (count > 0) processed.inc({ projection }, count);
     },

@@ -4,6 +4,7 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { MessageShape, DescMessage } from "@bufbuild/protobuf";
 import { BadRequestSchema, ErrorInfoSchema, PreconditionFailureSchema } from "../../../gen/google/rpc/error_details_pb";
 import { RevisionConflictSchema } from "../../../gen/eventmall/common/v1/command_pb";
+import { isInfrastructureError } from "../infrastructure-errors";
 
 /** ErrorInfo.domain of every error this project raises. */
 export const ERROR_DOMAIN = "eventmall";
@@ -77,6 +78,11 @@ export interface ErrorLogger {
 export function internalErrorInterceptor(logger: ErrorLogger): Interceptor {
   const conceal = (error: unknown, procedure: string): ConnectError => {
     if (error instanceof ConnectError) return error;
+    if (isInfrastructureError(error)) {
+      // Not a bug: a database or store that is down, restarting or locked. Retryable.
+      logger.error({ err: error, procedure }, "dependency unavailable");
+      return unavailable("a database this service reads is unavailable; retry later", "DEPENDENCY_UNAVAILABLE");
+    }
     logger.error({ err: error, procedure }, "unhandled error in handler");
     return new ConnectError("internal error", Code.Internal);
   };

@@ -1,6 +1,7 @@
 // grpc.health.v1.Health: "" is the whole server, every other name one registered service.
 import type { ServiceImpl } from "@connectrpc/connect";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../../gen/grpc/health/v1/health_pb";
+import type { ProjectionObserver } from "../projector";
 import { notFound } from "./errors";
 
 export { ServingStatus };
@@ -78,4 +79,23 @@ export class HealthRegistry {
       },
     };
   }
+}
+
+/** The health service name of one projection or reactor: NOT_SERVING while it waits or has failed. */
+export const projectionHealthName = (name: string) => `eventmall.projection.${name}`;
+
+/**
+ * Keeps one health entry per projection up to date. The process itself ("") stays SERVING: a
+ * projection waiting for its database is not fixed by restarting the process.
+ */
+export function projectionHealthObserver(health: Pick<HealthRegistry, "set">, names: string[]): ProjectionObserver {
+  for (const name of names) health.set(projectionHealthName(name), ServingStatus.SERVING);
+  return {
+    state(projection, state) {
+      health.set(projectionHealthName(projection), state === "waiting" || state === "failed" ? ServingStatus.NOT_SERVING : ServingStatus.SERVING);
+    },
+    applied() {},
+    retried() {},
+    parked() {},
+  };
 }
