@@ -13,8 +13,13 @@ export interface FieldViolation {
   description: string;
 }
 
+/**
+ * The message names every bad field too (not only the BadRequest detail): grpcurl and curl users
+ * see the message alone. `message` is an optional lead, e.g. "invalid PlaceOrder request".
+ */
 export function invalidArgument(violations: FieldViolation[], message?: string): ConnectError {
-  const summary = message ?? violations.map((v) => `${v.field}: ${v.description}`).join("; ");
+  const fields = violations.map((v) => `${v.field}: ${v.description}`).join("; ");
+  const summary = [message, fields].filter((part) => part).join(": ");
   return new ConnectError(summary || "invalid argument", Code.InvalidArgument, undefined, [
     { desc: BadRequestSchema, value: { fieldViolations: violations } },
   ]);
@@ -107,7 +112,7 @@ export function internalErrorInterceptor(logger: ErrorLogger): Interceptor {
         try {
           yield* messages;
         } catch (error) {
-          throw conceal(error, procedure);
+          throw conceal(error, procedure, request.signal);
         }
       })(),
     };
