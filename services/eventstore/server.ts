@@ -6,6 +6,7 @@ import { openSqliteEventLog } from "./sqlite-log";
 import { streamsService } from "./grpc/streams-service";
 import { serverFeaturesService, type RegisteredService } from "./grpc/server-features";
 import { persistentSubscriptionsService } from "./persistent";
+import type { GroupLogger } from "./persistent/group";
 import { rejectUnparsableRequests, tolerantDeserializers } from "./grpc/unparsable-requests";
 
 export interface StartEventStoreOptions {
@@ -14,6 +15,8 @@ export interface StartEventStoreOptions {
   port?: number;
   dataFile?: string;
   inMemory?: boolean;
+  /** Where the store reports what it skips or cannot start (default: stderr). */
+  logger?: GroupLogger;
 }
 
 export interface RunningEventStore {
@@ -28,7 +31,9 @@ export interface RunningEventStore {
  * Services beyond Streams and ServerFeatures: add one factory per service here. Each is registered
  * with the gRPC server and advertised (with its features) by ServerFeatures.GetSupportedMethods.
  */
-const additionalServices: Array<(log: EventLog) => RegisteredService> = [(log) => persistentSubscriptionsService(log)];
+const additionalServices: Array<(log: EventLog, logger?: GroupLogger) => RegisteredService> = [
+  (log, logger) => persistentSubscriptionsService(log, logger),
+];
 
 /** Larger than any append the store accepts (1 MiB of events) plus framing; larger messages get RESOURCE_EXHAUSTED. */
 const MAX_RECEIVE_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -38,7 +43,7 @@ const SHUTDOWN_GRACE_MS = 2000;
 export async function startEventStore(options: StartEventStoreOptions = {}): Promise<RunningEventStore> {
   const host = options.host ?? "127.0.0.1";
   const log = openSqliteEventLog({ dataFile: options.dataFile, inMemory: options.inMemory ?? !options.dataFile });
-  const services: RegisteredService[] = [streamsService(log), ...additionalServices.map((create) => create(log))];
+  const services: RegisteredService[] = [streamsService(log), ...additionalServices.map((create) => create(log, options.logger))];
   services.push(serverFeaturesService(services));
 
   const server = new Server({
