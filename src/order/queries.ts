@@ -81,6 +81,7 @@ export function orderQueryService(db: ReadDb, tokens: TokenService, options: Ord
     async listMemberOrders(request, context) {
       const caller = await authenticate(context, tokens);
       const { pageSize, after } = parseListRequest(request, caller.subject);
+      await readYourWrites.waitFor(orderProjection, request.positionToken);
       const rows = await db.order.findMany({
         where: {
           memberId: caller.subject,
