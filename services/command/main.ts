@@ -7,6 +7,7 @@ import { serveMetricsIfConfigured } from "../../src/kernel/metrics";
 import { openReadDb, type ReadDb } from "../../src/kernel/read-db";
 import { startCommandServer } from "./server";
 import { stopOnSignals } from "../../src/kernel/shutdown";
+import { portInUseHint } from "../../src/kernel/port-in-use";
 
 const logger = pino({ name: "command", level: loadConfig().logLevel });
 
@@ -63,6 +64,6 @@ async function openCredentialsDb(config: Config, readDb: ReadDb | undefined): Pr
 }
 
 main().catch((error: unknown) => {
-  logger.fatal({ err: error }, "command service failed to start");
+  logger.fatal({ err: error }, portInUseHint(error, "COMMAND_PORT") ?? "command service failed to start");
   process.exit(1);
 });

@@ -7,6 +7,7 @@ import { loadConfig } from "../../src/kernel/config";
 import { serveMetricsIfConfigured } from "../../src/kernel/metrics";
 import { startEventStore } from "./server";
 import { DURABILITY } from "./sqlite-store";
+import { portInUseHint } from "../../src/kernel/port-in-use";
 
 function usage(message: string): never {
   process.stderr.write(`${message}\nusage: eventstore [--host H] [--port N] [--data-file FILE] [--in-memory]\n`);
@@ -48,7 +49,10 @@ async function main(): Promise<void> {
     stopping = true;
     process.stdout.write(`eventstore stopping (${signal})\n`);
     Promise.all([store.stop(), metrics.server?.close()]).then(
-      () => process.exit(0),
+      () => {
+        process.stdout.write("eventstore stopped\n");
+        process.exit(0);
+      },
       (error) => {
         process.stderr.write(`eventstore stop failed: ${String(error)}\n`);
         process.exit(1);
@@ -60,6 +64,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
+  const hint = portInUseHint(error, "EVENTSTORE_PORT");
+  if (hint) process.stderr.write(`eventstore failed to start: ${hint}\n`);
   process.stderr.write(`eventstore failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
   process.exit(1);
 });
