@@ -1,6 +1,8 @@
 // `npm run projections -- <command>`: operations on the projector's read models.
 //   status          a table per projection: position, lag (events, ms), parked count, state
 //   rebuild NAME    blue/green rebuild of one projection (progress bar on a terminal)
+//   verify NAME|--all  builds a scratch copy from $all and compares it with the live tables row by
+//                   row; prints the differences and exits 1 when there are any
 //   list            the projections and their tables
 // Settings come from the environment like every process (EVENTSTORE_CONNECTION_STRING, READ_DATABASE_URL).
 import { SingleBar, Presets } from "cli-progress";
@@ -10,9 +12,10 @@ import { createEventStoreClient } from "../src/kernel/event-store";
 import { readProjectionStatus } from "../src/kernel/projection-status";
 import { openReadDb } from "../src/kernel/read-db";
 import { rebuildProjection } from "../src/kernel/rebuild";
+import { verifyProjection } from "../src/kernel/verify";
 import { projections } from "../services/projector/projections";
 
-const USAGE = "usage: npm run projections -- status | list | rebuild <name>";
+const USAGE = "usage: npm run projections -- status | list | rebuild <name> | verify <name>|--all";
 
 async function main(args: string[]): Promise<number> {
   const [command, name] = args;
@@ -25,6 +28,9 @@ async function main(args: string[]): Promise<number> {
     case "rebuild":
       if (!name) return usage("rebuild needs a projection name");
       return rebuild(name);
+    case "verify":
+      if (!name) return usage("verify needs a projection name or --all");
+      return verify(name === "--all" ? projections.map((p) => p.name) : [name]);
     default:
       return usage(command ? `unknown command "${command}"` : "no command given");
   }
@@ -98,6 +104,39 @@ async function rebuild(name: string): Promise<number> {
     await client.dispose();
   }
 }
+
+async function verify(names: string[]): Promise<number> {
+  const unknown = names.find((name) => !projections.some((p) => p.name === name));
+  if (unknown) return usage(`no projection named "${unknown}"`);
+  const config = loadConfig();
+  const client = createEventStoreClient(config);
+  let differing = 0;
+  try {
+    for (const name of names) {
+      const projection = projections.find((p) => p.name === name)!;
+      const result = await verifyProjection({ client, liveUrl: config.readDatabaseUrl, projection, connectionString: config.eventStore.connectionString });
+      const rows = Object.entries(result.rows).map(([table, count]) => `${table}: ${count} rows`).join(", ");
+      const at = result.position === undefined ? "before its first event" : `at position ${result.position}`;
+      if (result.differences.length === 0) {
+        console.log(`verified ${name} ${at}: no differences (${rows})`);
+        continue;
+      }
+      differing++;
+      console.log(`${name} ${at} DIFFERS from a build from the events (${rows}):`);
+      for (const d of result.differences) {
+        console.log(`  ${d.table}: ${d.onlyLive} rows only in the live model (wrong or extra), ${d.onlyRebuilt} rows only in the rebuilt one (missing or stale)`);
+        for (const row of d.sampleOnlyLive) console.log(`    live:    ${json(row)}`);
+        for (const row of d.sampleOnlyRebuilt) console.log(`    rebuilt: ${json(row)}`);
+      }
+      console.log(`  repair: npm run projections -- rebuild ${name}`);
+    }
+    return differing === 0 ? 0 : 1;
+  } finally {
+    await client.dispose();
+  }
+}
+
+const json = (row: Record<string, unknown>) => JSON.stringify(row, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value));
 
 /** A cli-progress bar on a terminal; plain lines (every 2 s) otherwise, e.g. in CI logs. */
 function progressReporter() {

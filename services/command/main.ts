@@ -1,10 +1,11 @@
 // The command service process: `npm run service:command`.
 import { pino } from "pino";
 import { loadConfig, type Config } from "../../src/kernel/config";
-import { createTokenService } from "../../src/kernel/auth";
+import { createTokenService, refusingRevoked } from "../../src/kernel/auth";
 import { createEventStoreClient } from "../../src/kernel/event-store";
 import { serveMetricsIfConfigured } from "../../src/kernel/metrics";
 import { openReadDb, type ReadDb } from "../../src/kernel/read-db";
+import { startWithdrawnMemberRevocations } from "../../src/member/revocation";
 import { startCommandServer } from "./server";
 import { stopOnSignals } from "../../src/kernel/shutdown";
 import { portInUseHint } from "../../src/kernel/port-in-use";
@@ -20,6 +21,8 @@ async function main(): Promise<void> {
   const readDb = config.command.contexts.includes("order") ? await openReadDb(config.readDatabaseUrl) : undefined;
   // The member context keeps password hashes in its member_credential table (write-side state).
   const credentialsDb = config.command.contexts.includes("member") ? await openCredentialsDb(config, readDb) : undefined;
+  // Before serving: a withdrawn member's still-valid token must already be refused.
+  const revoked = await startWithdrawnMemberRevocations(eventStore, logger);
   const server = await startCommandServer({
     eventStore,
     host: config.host,
@@ -29,9 +32,10 @@ async function main(): Promise<void> {
     cacheSize: config.command.cacheSize,
     logger,
     tls: config.grpcTls,
-    tokens: createTokenService(config),
+    tokens: refusingRevoked(createTokenService(config), revoked),
     contexts: config.command.contexts,
-    member: { adminLoginIds: config.auth.adminLoginIds },
+    // This replica refuses a member's tokens from the withdrawal on; others as the event reaches them.
+    member: { adminLoginIds: config.auth.adminLoginIds, onWithdrawn: (memberId) => revoked.revoke(memberId) },
     readDb,
     credentialsDb,
   });
@@ -43,6 +47,7 @@ async function main(): Promise<void> {
     logger,
     async () => {
       await server.close();
+      await revoked.close();
       await metrics.server?.close();
       await eventStore.dispose();
       await readDb?.$disconnect();

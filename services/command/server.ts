@@ -33,7 +33,7 @@ export interface CommandServerOptions {
   /** Contexts whose command services to serve (config COMMAND_CONTEXTS); default: all. */
   contexts?: readonly string[];
   /** Member context settings beyond the defaults (ADMIN_LOGIN_IDS; tests: cost, grace, clock). */
-  member?: Pick<MemberCommandDependencies, "adminLoginIds" | "passwordCost" | "reservationGraceMs" | "clock">;
+  member?: Pick<MemberCommandDependencies, "adminLoginIds" | "passwordCost" | "reservationGraceMs" | "clock" | "onWithdrawn">;
   /** Read database (READ_DATABASE_URL): the order context prices orders from its catalog there. */
   readDb?: ReadDb;
   /**

@@ -5,13 +5,17 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { loadConfig } from "../../src/kernel/config";
 import { serveMetricsIfConfigured } from "../../src/kernel/metrics";
-import { startEventStore } from "./server";
+import { isLoopbackHost } from "../../src/kernel/network";
+import { ExposedWithoutAuthentication, INSECURE_BIND_ANY_SETTING, startEventStore } from "./server";
 import { DURABILITY } from "./sqlite-store";
 import { portInUseHint } from "../../src/kernel/port-in-use";
 
+/** Exit code of a refused configuration (bad flags, unsafe address), as for usage errors. */
+const EXIT_CONFIGURATION = 2;
+
 function usage(message: string): never {
   process.stderr.write(`${message}\nusage: eventstore [--host H] [--port N] [--data-file FILE] [--in-memory]\n`);
-  process.exit(2);
+  process.exit(EXIT_CONFIGURATION);
 }
 
 async function main(): Promise<void> {
@@ -36,11 +40,26 @@ async function main(): Promise<void> {
   const dataFile = path.resolve(flags["data-file"] ?? config.dataFile);
   if (!inMemory) mkdirSync(path.dirname(dataFile), { recursive: true });
 
-  const store = await startEventStore({ host: flags.host ?? config.host, port, dataFile, inMemory });
+  const host = flags.host ?? config.host;
+  let store;
+  try {
+    store = await startEventStore({ host, port, dataFile, inMemory, insecureBindAny: config.insecureBindAny });
+  } catch (error) {
+    if (!(error instanceof ExposedWithoutAuthentication)) throw error;
+    // A configuration mistake, not a crash: one clear line and an exit code a supervisor will not retry into a loop.
+    process.stderr.write(`eventstore: ${error.message}\n`);
+    process.exit(EXIT_CONFIGURATION);
+  }
+  if (!isLoopbackHost(host)) {
+    process.stderr.write(
+      `eventstore WARNING: listening on ${host} without authentication or TLS (${INSECURE_BIND_ANY_SETTING}=true): ` +
+        `anyone who reaches this port can read, append and delete every stream\n`,
+    );
+  }
   const storage = inMemory ? "in memory" : `${dataFile} (${DURABILITY})`;
   // One parsable line: tests and scripts that start with --port 0 read the chosen port from it.
   process.stdout.write(`eventstore listening on ${store.connectionString} port=${store.port} storage=${storage}\n`);
-  const metrics = await serveMetricsIfConfigured("eventstore", metricsPort.eventstore, flags.host ?? config.host);
+  const metrics = await serveMetricsIfConfigured("eventstore", metricsPort.eventstore, host);
   if (metrics.server) process.stdout.write(`eventstore metrics on ${metrics.server.url}\n`);
 
   let stopping = false;

@@ -8,6 +8,26 @@ import { serverFeaturesService, type RegisteredService } from "./grpc/server-fea
 import { persistentSubscriptionsService } from "./persistent";
 import type { GroupLogger } from "./persistent/group";
 import { rejectUnparsableRequests, tolerantDeserializers } from "./grpc/unparsable-requests";
+import { dialableHost, isLoopbackHost, urlHost } from "../../src/kernel/network";
+
+/** The configuration setting that allows listening beyond loopback (src/kernel/config.ts). */
+export const INSECURE_BIND_ANY_SETTING = "EVENTSTORE_INSECURE_BIND_ANY";
+
+/**
+ * The store has no authentication and no TLS: whoever reaches its port reads every event (members'
+ * personal data), appends forged ones and tombstones streams. It listens beyond loopback only when
+ * the operator says so on purpose.
+ */
+export class ExposedWithoutAuthentication extends Error {
+  constructor(host: string) {
+    super(
+      `refusing to listen on ${host}: the embedded event store has no authentication or TLS, so anyone who reaches ` +
+        `this address could read every event and append or delete streams. Listen on 127.0.0.1 (EVENTSTORE_HOST, --host), ` +
+        `or set ${INSECURE_BIND_ANY_SETTING}=true if this network is private on purpose.`,
+    );
+    this.name = "ExposedWithoutAuthentication";
+  }
+}
 
 export interface StartEventStoreOptions {
   host?: string;
@@ -15,6 +35,8 @@ export interface StartEventStoreOptions {
   port?: number;
   dataFile?: string;
   inMemory?: boolean;
+  /** Allow a non-loopback host although the store has no authentication (EVENTSTORE_INSECURE_BIND_ANY). */
+  insecureBindAny?: boolean;
   /** Where the store reports what it skips or cannot start (default: stderr). */
   logger?: GroupLogger;
 }
@@ -42,6 +64,7 @@ const SHUTDOWN_GRACE_MS = 2000;
 
 export async function startEventStore(options: StartEventStoreOptions = {}): Promise<RunningEventStore> {
   const host = options.host ?? "127.0.0.1";
+  if (!isLoopbackHost(host) && !options.insecureBindAny) throw new ExposedWithoutAuthentication(host);
   const log = openSqliteEventLog({ dataFile: options.dataFile, inMemory: options.inMemory ?? !options.dataFile });
   const services: RegisteredService[] = [streamsService(log), ...additionalServices.map((create) => create(log, options.logger))];
   services.push(serverFeaturesService(services));
@@ -81,6 +104,6 @@ export async function startEventStore(options: StartEventStoreOptions = {}): Pro
       await log.close();
     })());
 
-  const urlHost = host.includes(":") ? `[${host}]` : host;
-  return { port, connectionString: `esdb://${urlHost}:${port}?tls=false`, log, stop };
+  // A wildcard bind is dialled on loopback: 0.0.0.0 is no address to connect to.
+  return { port, connectionString: `esdb://${urlHost(dialableHost(host))}:${port}?tls=false`, log, stop };
 }

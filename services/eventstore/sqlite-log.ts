@@ -16,6 +16,7 @@ import type {
 } from "./log";
 import { EventTable, nowTicks, openDatabase, type OpenStoreOptions } from "./sqlite-store";
 import { StreamReader } from "./sqlite-reads";
+import { StorageFullEpisodes } from "./storage-full";
 import { WalSync } from "./wal-sync";
 import {
   DELETED_STREAM_REVISION,
@@ -63,10 +64,12 @@ export class SqliteEventLog implements EventLog {
   private closed = false;
   /** Present when the log is on disk: acknowledgements wait for the WAL fsync. */
   private readonly walSync: WalSync | undefined;
+  private readonly storageFull: StorageFullEpisodes;
 
   constructor(options: OpenStoreOptions) {
     const onDisk = !options.inMemory && options.dataFile !== undefined;
     this.table = new EventTable(openDatabase({ ...options, synchronous: "NORMAL" }));
+    this.storageFull = new StorageFullEpisodes(options.dataFile ?? "memory", options.storageLogger);
     this.walSync = onDisk ? new WalSync(`${options.dataFile}-wal`, () => this.commitQueued()) : undefined;
     this.nextPosition = this.table.lastPosition() + 1n;
     this.reader = new StreamReader(this.table, this);
@@ -175,11 +178,15 @@ export class SqliteEventLog implements EventLog {
       this.streams.clear();
       this.metadata.clear();
       this.nextPosition = positionBefore;
+      this.storageFull.failed(error);
       for (const entry of batch) entry.reject(error);
       return;
     }
+    // Only a commit that wrote something proves there is space again.
+    if (written.length > 0) this.storageFull.succeeded();
     const acknowledge = (error?: Error) => {
       if (error) {
+        this.storageFull.failed(error);
         for (const entry of batch) entry.reject(error);
         return;
       }

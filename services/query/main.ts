@@ -1,10 +1,11 @@
 // Query service process (npm run service:query): serves reads from the read database.
 import pino from "pino";
-import { createTokenService } from "../../src/kernel/auth";
+import { createTokenService, refusingRevoked } from "../../src/kernel/auth";
 import { loadConfig } from "../../src/kernel/config";
 import { createEventStoreClient } from "../../src/kernel/event-store";
 import { serveMetricsIfConfigured } from "../../src/kernel/metrics";
 import { openReadDb } from "../../src/kernel/read-db";
+import { startWithdrawnMemberRevocations } from "../../src/member/revocation";
 import { startQueryServer } from "./server";
 import { stopOnSignals } from "../../src/kernel/shutdown";
 import { portInUseHint } from "../../src/kernel/port-in-use";
@@ -15,11 +16,13 @@ const db = await openReadDb(config.readDatabaseUrl);
 const eventStore = createEventStoreClient(config);
 const metrics = await serveMetricsIfConfigured("query", config.metricsPort.query, config.host);
 if (metrics.server) log.info({ url: metrics.server.url }, "metrics endpoint listening");
+// Before serving: a withdrawn member's still-valid token must already be refused ("my orders" too).
+const revoked = await startWithdrawnMemberRevocations(eventStore, log);
 const server = await startQueryServer({
   eventStore,
   readYourWritesTimeoutMs: config.query.readYourWritesTimeoutMs,
   db,
-  tokens: createTokenService(config),
+  tokens: refusingRevoked(createTokenService(config), revoked),
   contexts: config.query.contexts,
   host: config.host,
   port: config.query.port,
@@ -33,6 +36,7 @@ log.info({ url: server.url }, "query service listening");
 
 stopOnSignals(log, async () => {
   await server.close();
+  await revoked.close();
   await metrics.server?.close();
   await eventStore.dispose();
   await db.$disconnect();

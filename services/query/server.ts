@@ -43,7 +43,7 @@ export function startQueryServer(options: QueryServerOptions) {
     product: () => [bind(ProductQueryService, productQueryService(db, readYourWrites))],
     member: () => [bind(MemberQueryService, memberQueryService(db, tokens, readYourWrites))],
     order: () => [bind(OrderQueryService, orderQueryService(db, tokens, { readYourWrites }))],
-    report: () => [bind(ReportQueryService, reportQueryService(db, readYourWrites))],
+    report: () => [bind(ReportQueryService, reportQueryService(db, tokens, readYourWrites))],
   };
   const operations = eventStore ? [bind(ProjectionAdminService, projectionAdminService({ db, client: eventStore, tokens, projections }))] : [];
   return startGrpcServer({

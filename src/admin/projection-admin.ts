@@ -8,12 +8,16 @@ import {
   ParkedEventSchema,
   ProjectionAdminService,
   ProjectionState,
+  ReplayedEventSchema,
+  ReplayOutcome,
   type ParkedEvent,
+  type ReplayedEvent,
 } from "../../gen/eventmall/admin/v1/admin_pb";
 import { ADMIN_ROLE, authenticate, requireRole, type TokenService } from "../kernel/auth";
 import { invalidArgument, notFound } from "../kernel/grpc/errors";
 import { parkedCount, readProjectionStatus } from "../kernel/projection-status";
 import { groupName, type Projection } from "../kernel/projector";
+import { readCheckpoint } from "../kernel/projector-checkpoint";
 import type { ReadDb } from "../kernel/read-db";
 
 export interface ProjectionAdminDependencies {
@@ -24,6 +28,10 @@ export interface ProjectionAdminDependencies {
 }
 
 const DEFAULT_PAGE_SIZE = 100;
+/** Replayed events the answer accounts for one by one. */
+const REPLAY_REPORT_LIMIT = 1_000;
+/** How long a replay call waits for the projection to apply what it handed back. */
+const REPLAY_WAIT_MS = 10_000;
 const MAX_PAGE_SIZE = 500;
 
 const STATES: Record<string, ProjectionState> = {
@@ -31,6 +39,7 @@ const STATES: Record<string, ProjectionState> = {
   live: ProjectionState.LIVE,
   stopped: ProjectionState.STOPPED,
   failed: ProjectionState.FAILED,
+  waiting: ProjectionState.WAITING,
 };
 
 /** The store's parked-message stream of a $all subscription group. */
@@ -98,13 +107,23 @@ export function projectionAdminService(deps: ProjectionAdminDependencies): Servi
       await admin(context);
       const projection = projectionNamed(request.projection);
       const count = await parkedCount(client, projection);
+      const parked = (await readParked(client, projection, START, REPLAY_REPORT_LIMIT)).flatMap((entry) => (entry.event?.position ? [{ ...entry.event, position: entry.event.position }] : []));
+      const expected = await expectedReplayOutcomes(db, projection.name, parked);
       try {
         await client.replayParkedMessagesToAll(groupName(projection));
       } catch (error) {
         if (error instanceof PersistentSubscriptionDoesNotExistError) throw notFound(`projection ${projection.name} has no subscription group yet`, "GROUP_NOT_FOUND");
         throw error;
       }
-      return { replayedCount: count };
+      const events = await awaitReplayOutcomes(db, projection.name, expected, REPLAY_WAIT_MS);
+      const counted = (outcome: ReplayOutcome) => BigInt(events.filter((event) => event.outcome === outcome).length);
+      return {
+        replayedCount: count,
+        appliedCount: counted(ReplayOutcome.APPLIED),
+        skippedCount: counted(ReplayOutcome.SKIPPED),
+        pendingCount: counted(ReplayOutcome.PENDING),
+        events,
+      };
     },
   };
 }
@@ -156,4 +175,53 @@ function jsonObject(value: unknown): Record<string, unknown> {
     }
   }
   return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
+}
+
+type ParkedOriginal = NonNullable<ResolvedEvent["event"]> & { position: { commit: bigint } };
+
+/**
+ * What the projection will do with each replayed event, by the rule it applies: an event with a
+ * retry mark is applied (the mark records that it was never applied); one ahead of the checkpoint
+ * is applied in order; one behind the checkpoint without a mark is skipped as already applied.
+ */
+async function expectedReplayOutcomes(db: ReadDb, projection: string, parked: ParkedOriginal[]): Promise<ReplayedEvent[]> {
+  const checkpoint = (await readCheckpoint(db, projection))?.commit;
+  const marks = await db.projectionRetry.findMany({ where: { projection, commitPosition: { in: parked.map((event) => event.position.commit) } }, select: { commitPosition: true } });
+  const marked = new Set(marks.map((mark) => mark.commitPosition));
+  return parked.map((event) => {
+    const position = event.position.commit;
+    const willApply = marked.has(position) || checkpoint === undefined || position > checkpoint;
+    return create(ReplayedEventSchema, {
+      eventId: event.id,
+      streamId: event.streamId,
+      streamRevision: event.revision,
+      commitPosition: position,
+      outcome: willApply ? ReplayOutcome.PENDING : ReplayOutcome.SKIPPED,
+      reason: willApply
+        ? ""
+        : "behind the checkpoint with no retry mark: the projection applied it before it was parked (or it was parked without the projector's knowledge; `npm run projections -- verify` tells)",
+    });
+  });
+}
+
+/** Polls until every pending event is applied (its mark gone, or the checkpoint past it) or the wait ends. */
+async function awaitReplayOutcomes(db: ReadDb, projection: string, events: ReplayedEvent[], waitMs: number): Promise<ReplayedEvent[]> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const pending = events.filter((event) => event.outcome === ReplayOutcome.PENDING);
+    if (pending.length === 0) return events;
+    const checkpoint = (await readCheckpoint(db, projection))?.commit;
+    const marks = await db.projectionRetry.findMany({ where: { projection, commitPosition: { in: pending.map((event) => event.commitPosition) } } });
+    const byPosition = new Map(marks.map((mark) => [mark.commitPosition, mark]));
+    for (const event of pending) {
+      const mark = byPosition.get(event.commitPosition);
+      if (!mark && checkpoint !== undefined && checkpoint >= event.commitPosition) event.outcome = ReplayOutcome.APPLIED;
+      else if (mark) event.reason = `not applied yet; last failure: ${mark.lastError}`;
+    }
+    if (Date.now() >= deadline) {
+      for (const event of events) if (event.outcome === ReplayOutcome.PENDING && event.reason === "") event.reason = `not applied within ${waitMs} ms`;
+      return events;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

@@ -7,7 +7,7 @@ import path from "node:path";
 import type { HandlerContext } from "@connectrpc/connect";
 import { SignJWT, errors as joseErrors, jwtVerify } from "jose";
 import { LRUCache } from "lru-cache";
-import { permissionDenied, unauthenticated } from "./grpc/errors";
+import { permissionDenied, unauthenticated, unavailable } from "./grpc/errors";
 
 export const TOKEN_ISSUER = "eventmall";
 const ALGORITHM = "HS256";
@@ -151,6 +151,29 @@ export async function authenticate(context: Pick<HandlerContext, "requestHeader"
   const match = BEARER.exec(header.trim());
   if (!match) throw unauthenticated("authorization header must be 'Bearer <token>'", "TOKEN_INVALID");
   return tokens.verify(match[1]!);
+}
+
+/** Which subjects are revoked, and whether that is known yet (src/kernel/revocations.ts). */
+export interface RevocationCheck {
+  has(subject: string): boolean;
+  readonly loaded: boolean;
+}
+
+/**
+ * The same tokens, minus those of revoked subjects: UNAUTHENTICATED (reason TOKEN_REVOKED) although
+ * signature and expiry are fine; consulted on every call, cached tokens included. Until the
+ * revocations are loaded no token is vouched for: UNAVAILABLE (fail closed; retry later).
+ */
+export function refusingRevoked(tokens: TokenService, revocations: RevocationCheck): TokenService {
+  return {
+    issue: (caller, options) => tokens.issue(caller, options),
+    async verify(token) {
+      const caller = await tokens.verify(token);
+      if (!revocations.loaded) throw unavailable("token revocations are not loaded yet (event store unreachable); retry later");
+      if (revocations.has(caller.subject)) throw unauthenticated("access token revoked", "TOKEN_REVOKED");
+      return caller;
+    },
+  };
 }
 
 export function hasRole(caller: Caller, role: string): boolean {

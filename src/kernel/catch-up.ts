@@ -4,6 +4,7 @@
 import { BACKWARDS, END, FORWARDS, START, type EventStoreDBClient, type Position, type ResolvedEvent } from "@eventstore/db-client";
 import { inlineAllReader, workerAllReader } from "./all-reader";
 import { applyBatchWithCheckpoint, applyWithCheckpoint, markForRetry, readCheckpoint, type ProjectedEvent, type Projection, type ProjectionFilter } from "./projector-checkpoint";
+import { isInfrastructureError } from "./infrastructure-errors";
 import type { ReadDb } from "./read-db";
 
 export interface CatchUpProgress {
@@ -39,6 +40,8 @@ export interface CatchUpOptions {
    * (long builds: decoding then runs beside applying). Default: `client`, in this thread.
    */
   readerConnectionString?: string;
+  /** Apply nothing after this commit position (a build that must end exactly where another model is). */
+  until?: bigint;
 }
 
 export interface CatchUpResult {
@@ -67,15 +70,18 @@ export async function catchUp(options: CatchUpOptions): Promise<CatchUpResult> {
   const reader = options.readerConnectionString ? workerAllReader(options.readerConnectionString, readerOptions) : inlineAllReader(client, readerOptions);
   try {
     for (let page = await reader.next(); page; page = await reader.next()) {
-      for (let i = 0; i < page.events.length; i += batchSize) {
+      const until = options.until;
+      const events = until === undefined ? page.events : page.events.filter((event) => event.position.commit <= until);
+      for (let i = 0; i < events.length; i += batchSize) {
         if (options.shouldStop?.()) return { ...result, stopped: true, checkpoint: await readCheckpoint(db, projection.name) };
-        const outcome = await applyBatch(options, page.events.slice(i, i + batchSize));
+        const outcome = await applyBatch(options, events.slice(i, i + batchSize));
         result.applied += outcome.applied;
         if (outcome.failed) return { ...result, failed: outcome.failed, checkpoint: await readCheckpoint(db, projection.name) };
       }
       result.scanned += page.scanned;
       if (page.last) result.scannedTo = page.last;
       options.onProgress?.({ scanned: result.scanned, applied: result.applied, position: result.scannedTo?.commit ?? 0n, head });
+      if (until !== undefined && page.last && page.last.commit >= until) break;
     }
   } finally {
     await reader.close();
@@ -87,12 +93,16 @@ export async function catchUp(options: CatchUpOptions): Promise<CatchUpResult> {
 async function applyBatch(options: CatchUpOptions, batch: ProjectedEvent[]): Promise<{ applied: number; failed?: ProjectedEvent }> {
   try {
     return { applied: await applyBatchWithCheckpoint(options.db, options.projection, batch) };
-  } catch {
+  } catch (batchError) {
+    // An unreachable or locked database is no event's fault: the build stops, and its caller
+    // waits it out (the projector) or reports it (a rebuild); nothing is marked for it.
+    if (isInfrastructureError(batchError)) throw batchError;
     let applied = 0;
     for (const event of batch) {
       try {
         if ((await applyWithCheckpoint(options.db, options.projection, event)) === "applied") applied++;
       } catch (error) {
+        if (isInfrastructureError(error)) throw error;
         options.onFailedEvent?.(event, error);
         if (options.onFailure === "stop") return { applied, failed: event };
         await markForRetry(options.db, options.projection.name, event, error);

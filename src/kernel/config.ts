@@ -1,6 +1,7 @@
 // Every setting of every process, read from the environment in one place. The README's
 // configuration table lists these; keep the two in step.
 import path from "node:path";
+import { dialableHost, urlHost } from "./network";
 
 function env(name: string, fallback: string): string {
   const value = process.env[name];
@@ -39,16 +40,21 @@ export function loadConfig() {
   const dataDir = path.resolve(env("DATA_DIR", "data"));
   const host = env("EVENTMALL_HOST", "127.0.0.1");
   const eventStorePort = intEnv("EVENTSTORE_PORT", 2113);
+  // Never inherited from EVENTMALL_HOST: the embedded store has no authentication, so it is exposed
+  // only when EVENTSTORE_HOST says so (and EVENTSTORE_INSECURE_BIND_ANY allows it).
+  const eventStoreHost = env("EVENTSTORE_HOST", "127.0.0.1");
   const readDatabaseUrl = env("READ_DATABASE_URL", `file:${path.join(dataDir, "read.db")}`);
   return {
     dataDir,
     host,
     eventStore: {
-      host: env("EVENTSTORE_HOST", host),
+      host: eventStoreHost,
       port: eventStorePort,
       dataFile: env("EVENTSTORE_DATA_FILE", path.join(dataDir, "eventstore.db")),
       inMemory: env("EVENTSTORE_IN_MEMORY", "false") === "true",
-      connectionString: env("EVENTSTORE_CONNECTION_STRING", `esdb://${host}:${eventStorePort}?tls=false`),
+      /** Lets the embedded store listen beyond loopback although it has no authentication. */
+      insecureBindAny: env("EVENTSTORE_INSECURE_BIND_ANY", "false") === "true",
+      connectionString: env("EVENTSTORE_CONNECTION_STRING", `esdb://${urlHost(dialableHost(eventStoreHost))}:${eventStorePort}?tls=false`),
     },
     command: {
       port: intEnv("COMMAND_PORT", 50051),

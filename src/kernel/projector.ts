@@ -1,7 +1,13 @@
 // Projector runtime: one persistent-subscription group on $all per projection. Events are
 // applied with their checkpoint in one transaction, then acked: the deliveries already buffered
-// when one arrives go into the same transaction (a burst costs one commit). A failing event is
-// nacked for retry with backoff until the group's maxRetryCount parks it, and the projection moves on.
+// when one arrives go into the same transaction (a burst costs one commit). Two kinds of failure:
+// - the projection's own code throws on an event: the event gets a retry mark, is nacked for
+//   retry with backoff, and after maxRetries such failures is parked on purpose (the mark stays,
+//   so a replay applies it although the checkpoint moved on);
+// - the infrastructure fails (read database unreachable, locked, restarting; the store for a
+//   reactor): the runner keeps the deliveries in hand, waits with capped backoff for as long as
+//   it takes and tries the same work again. Nothing is nacked, nothing counts toward parking,
+//   the checkpoint stays where it is; the state reads "waiting".
 import {
   eventTypeFilter,
   PersistentSubscriptionDoesNotExistError,
@@ -22,12 +28,14 @@ import {
   applyDeliveriesWithCheckpoint,
   applyWithCheckpoint,
   markForRetry,
+  readCheckpoint,
   RunEventFailed,
   type ProjectedEvent,
   type Projection,
   type ProjectionFilter,
 } from "./projector-checkpoint";
 import { readMetadata } from "./event-codec";
+import { infrastructureReason, isInfrastructureError } from "./infrastructure-errors";
 import type { ReadDb } from "./read-db";
 
 export type { ProjectedEvent, Projection, ProjectionFilter } from "./projector-checkpoint";
@@ -64,7 +72,7 @@ export interface ProjectorOptions {
   observer?: ProjectionObserver;
 }
 
-export type ProjectionState = "catching_up" | "live" | "stopped" | "failed";
+export type ProjectionState = "catching_up" | "live" | "waiting" | "stopped" | "failed";
 
 export interface ProjectionObserver {
   state(projection: string, state: ProjectionState, detail?: string): void;
@@ -80,6 +88,16 @@ export interface RunningProjector {
 }
 
 const MAX_BACKOFF_MS = 30_000;
+/** Longest pause between two tries while the infrastructure is down (how soon the runner notices it is back). */
+const MAX_INFRASTRUCTURE_BACKOFF_MS = 5_000;
+/**
+ * The group's maxRetryCount: the store parks an event on its own after this many deliveries. The
+ * runner parks on purpose long before, after `maxRetries` failures of the projection's own code.
+ * Deliveries that are nobody's fault (a runner that waited out an outage past the store's message
+ * timeout, a dropped connection) also count at the store, so its limit is only a backstop against
+ * a crash loop, never what decides that an event is parked.
+ */
+export const STORE_PARKING_BACKSTOP = 10_000;
 const DEFAULT_BUFFER_SIZE = 100;
 /** How often a standby replica asks for a projection group another replica holds. */
 const STANDBY_POLL_MS = 500;
@@ -100,9 +118,16 @@ export function startProjector(options: ProjectorOptions): RunningProjector {
   };
 }
 
+/** Thrown out of a wait when the runner is asked to stop: the deliveries in hand stay unacknowledged. */
+class StopRequested extends Error {}
+
 class ProjectionRunner {
   private stopping = false;
   private handling = false;
+  /** Failures of the handler's own code per event id (what decides parking); cleared on success or park. */
+  private readonly failures = new Map<string, number>();
+  /** Set while the infrastructure is down: when the runner first found it so. */
+  private waitingSince: Date | undefined;
   private subscription: PersistentSubscriptionToAll | undefined;
   private wakeUp: (() => void) | undefined;
   private readonly log: Logger;
@@ -128,7 +153,12 @@ class ProjectionRunner {
       try {
         await this.ensureGroup();
         if (this.stopping) break;
-        this.observer?.state(this.projection.name, "live");
+        if (this.waitingSince) {
+          // Found down outside an apply (e.g. during a catch-up build): back once it answers.
+          if (!isReactor(this.projection)) await readCheckpoint(this.options.db, this.projection.name);
+          this.noteRecovered();
+        }
+        if (!this.waitingSince) this.observer?.state(this.projection.name, "live");
         const subscription = this.options.client.subscribeToPersistentSubscriptionToAll(groupName(this.projection), {
           bufferSize: this.options.bufferSize ?? DEFAULT_BUFFER_SIZE,
         });
@@ -152,6 +182,9 @@ class ProjectionRunner {
         if (error instanceof PersistentSubscriptionMaximumSubscribersReachedError) {
           if (!standingBy) this.log.info({ group: groupName(this.projection) }, "another replica holds the group; standing by");
           standingBy = true;
+        } else if (!this.stopping && isInfrastructureError(error)) {
+          standingBy = false;
+          this.noteWaiting(error);
         } else if (!this.stopping) {
           standingBy = false;
           this.log.error({ err: error, attempt }, "subscription dropped; resubscribing");
@@ -160,7 +193,10 @@ class ProjectionRunner {
       } finally {
         await this.closeSubscription();
       }
-      if (!this.stopping) await this.sleep(standingBy ? STANDBY_POLL_MS : backoff(this.options.retryBaseMs, attempt++));
+      if (!this.stopping) {
+        const pause = standingBy ? STANDBY_POLL_MS : backoff(this.options.retryBaseMs, attempt++);
+        await this.sleep(this.waitingSince ? Math.min(pause, MAX_INFRASTRUCTURE_BACKOFF_MS) : pause);
+      }
     }
     this.observer?.state(this.projection.name, "stopped");
     this.log.info("stopped");
@@ -217,7 +253,7 @@ class ProjectionRunner {
     }
     const settings = persistentSubscriptionToAllSettingsFromDefaults({
       startFrom,
-      maxRetryCount: this.options.maxRetries,
+      maxRetryCount: STORE_PARKING_BACKSTOP,
       // One consumer per projection: the checkpoint skips what is behind it, which is only right
       // when events are applied in $all order. Other replicas stand by and take over on failure.
       maxSubscriberCount: isReactor(this.projection) ? 0 : 1,
@@ -228,7 +264,20 @@ class ProjectionRunner {
       this.log.info({ group: groupName(this.projection) }, "created subscription group");
     } catch (error) {
       if (!(error instanceof PersistentSubscriptionExistsError)) throw error;
+      await this.raiseStoreParkingLimit();
     }
+  }
+
+  /**
+   * Groups created before the runner decided parking itself let the store park after maxRetries
+   * deliveries, which an outage of the read database reaches on its own: raise their limit once.
+   */
+  private async raiseStoreParkingLimit(): Promise<void> {
+    const group = groupName(this.projection);
+    const info = await this.options.client.getPersistentSubscriptionToAllInfo(group);
+    if (info.settings.maxRetryCount >= STORE_PARKING_BACKSTOP) return;
+    await this.options.client.updatePersistentSubscriptionToAll(group, { ...info.settings, maxRetryCount: STORE_PARKING_BACKSTOP });
+    this.log.info({ group, from: info.settings.maxRetryCount, to: STORE_PARKING_BACKSTOP }, "raised the store's parking limit of the group to a backstop; the runner parks on purpose");
   }
 
   /**
@@ -282,8 +331,9 @@ class ProjectionRunner {
       : undefined;
     if (!outcomes) {
       try {
-        outcomes = await applyDeliveriesWithCheckpoint(this.options.db, projection, events);
+        outcomes = await this.outlastInfrastructure(() => applyDeliveriesWithCheckpoint(this.options.db, projection, events));
       } catch (error) {
+        if (error instanceof StopRequested) throw error;
         if (!(error instanceof RunEventFailed)) {
           this.log.warn({ err: error, events: run.length }, "a run of events failed as one transaction; applying them one by one");
           for (const { delivery } of run) await this.handle(subscription, delivery);
@@ -299,6 +349,7 @@ class ProjectionRunner {
       }
     }
     await subscription.ack(...run.map((item) => item.delivery));
+    if (this.failures.size > 0) for (const { event } of run) this.failures.delete(event.id);
     const applied = run.filter((_, i) => outcomes[i] === "applied");
     if (applied.length > 0) this.observer?.applied(projection.name, applied.length, applied.at(-1)!.event.position.commit);
     if (this.log.isLevelEnabled("debug")) {
@@ -320,19 +371,21 @@ class ProjectionRunner {
       return;
     }
     const context = this.logContext(event, resolved);
+    const handler = this.projection;
     let outcome;
     try {
-      if (isReactor(this.projection)) {
-        await this.projection.react(event);
-        outcome = "reacted";
-      } else {
-        outcome = await applyWithCheckpoint(this.options.db, this.projection, event);
-      }
+      outcome = await this.outlastInfrastructure(async () => {
+        if (!isReactor(handler)) return applyWithCheckpoint(this.options.db, handler, event);
+        await handler.react(event);
+        return "reacted";
+      });
     } catch (error) {
+      if (error instanceof StopRequested) throw error;
       await this.retryLater(subscription, resolved, event, error, context);
       return;
     }
     await subscription.ack(resolved);
+    if (this.failures.size > 0) this.failures.delete(event.id);
     if (outcome === "applied") this.observer?.applied(this.projection.name, 1, event.position.commit);
     this.log.debug({ ...context, outcome }, "event handled");
   }
@@ -363,26 +416,61 @@ class ProjectionRunner {
     context: Record<string, unknown>,
   ): Promise<void> {
     const reason = (error instanceof Error ? error.message : String(error)).slice(0, 500);
-    const willPark = resolved.retryCount >= this.options.maxRetries;
-    this.log.error({ ...context, err: error }, willPark ? "projection failed on event; parking it" : "projection failed on event; will retry");
-    try {
-      // Reactors have no checkpoint that could skip the redelivery.
-      if (!isReactor(this.projection)) await markForRetry(this.options.db, this.projection.name, event, error);
-    } catch (markError) {
-      // Unmarked, a redelivery behind the checkpoint would be skipped. Drop the subscription
-      // instead of nacking: the store hands the unacknowledged events out again on resubscribe.
-      this.log.error({ ...context, err: markError }, "could not mark the event for retry; resubscribing");
-      throw markError;
-    }
+    const failures = (this.failures.get(event.id) ?? 0) + 1;
+    const willPark = failures > this.options.maxRetries;
+    this.log.error({ ...context, err: error, failures }, willPark ? "projection failed on event; parking it" : "projection failed on event; will retry");
+    // Marked before it is nacked: unmarked, a redelivery (or a replay once parked) behind the
+    // checkpoint would be skipped. Reactors have no checkpoint that could skip it.
+    const handler = this.projection;
+    if (!isReactor(handler)) await this.outlastInfrastructure(() => markForRetry(this.options.db, handler.name, event, error));
     if (willPark) {
+      this.failures.delete(event.id);
       this.observer?.parked(this.projection.name);
       // The store parks it on its own once maxRetryCount is exceeded; saying so spares one round.
       await subscription.nack("park", reason, resolved);
       return;
     }
+    this.failures.set(event.id, failures);
     this.observer?.retried(this.projection.name);
-    if (!this.stopping) await this.sleep(backoff(this.options.retryBaseMs, resolved.retryCount));
+    if (!this.stopping) await this.sleep(backoff(this.options.retryBaseMs, failures - 1));
     await subscription.nack("retry", reason, resolved);
+  }
+
+  /**
+   * Runs `work` until it succeeds or fails for a reason of its own (thrown). An infrastructure
+   * failure is waited out: the same work is tried again, with capped backoff, for as long as it
+   * takes; a stop request ends the wait (StopRequested) with nothing acknowledged.
+   */
+  private async outlastInfrastructure<T>(work: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const result = await work();
+        if (this.waitingSince) this.noteRecovered();
+        return result;
+      } catch (error) {
+        if (!isInfrastructureError(error)) throw error;
+        if (this.stopping) throw new StopRequested("stopping while the infrastructure is down");
+        this.noteWaiting(error);
+        await this.sleep(Math.min(MAX_INFRASTRUCTURE_BACKOFF_MS, backoff(this.options.retryBaseMs, attempt)));
+        if (this.stopping) throw new StopRequested("stopping while the infrastructure is down");
+      }
+    }
+  }
+
+  private noteWaiting(error: unknown): void {
+    const first = this.waitingSince === undefined;
+    this.waitingSince ??= new Date();
+    const what = isReactor(this.projection) ? "a dependency" : "read database";
+    const detail = `${what} unreachable since ${this.waitingSince.toISOString()}: ${infrastructureReason(error)}`;
+    if (first) this.log.warn({ err: error }, `${what} unreachable: waiting with the position kept (nothing is parked for it)`);
+    this.observer?.state(this.projection.name, "waiting", detail);
+  }
+
+  private noteRecovered(): void {
+    const since = this.waitingSince!;
+    this.waitingSince = undefined;
+    this.log.info({ waitedMs: Date.now() - since.getTime() }, "infrastructure reachable again; going on from the kept position");
+    this.observer?.state(this.projection.name, "live");
   }
 
   private async closeSubscription(): Promise<void> {

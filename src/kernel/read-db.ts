@@ -16,6 +16,8 @@ const repoRoot = path.resolve(import.meta.dirname, "../..");
 
 export type ReadDbProvider = "sqlite" | "postgresql";
 
+const SQLITE_BUSY_TIMEOUT_MS = 2_000;
+
 /** Which provider a READ_DATABASE_URL names: file: is SQLite, postgres(ql):// is PostgreSQL. */
 export function readDbProvider(url: string): ReadDbProvider {
   if (url.startsWith("file:")) return "sqlite";
@@ -35,8 +37,11 @@ export async function openReadDb(url: string, options: { poolSize?: number } = {
     // clients have the same models; the SQLite client's types stand for both.
     return client as unknown as ReadDb;
   }
-  // timeout = SQLite busy timeout: the projector writes while the query service reads the same file.
-  const db = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url, timeout: 10_000 }) });
+  // timeout = SQLite busy timeout: how long a write waits for another writer. better-sqlite3 waits
+  // synchronously, blocking the whole process (its gRPC keepalives included), so the wait is kept
+  // short; a longer lock surfaces as SQLITE_BUSY, an infrastructure failure that callers wait out
+  // asynchronously (the projector) or answer with UNAVAILABLE (the query service).
+  const db = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url, timeout: SQLITE_BUSY_TIMEOUT_MS }) });
   // WAL lets readers proceed while the projector's transaction is open.
   await db.$queryRawUnsafe("PRAGMA journal_mode = WAL");
   return db;

@@ -91,7 +91,7 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
  * it locks the row only if it exists; before the projection's first checkpoint, lock the table
  * against writes instead (readers are not blocked).
  */
-async function lockForSwap(tx: ReadTx, fresh: FreshDatabase, name: string): Promise<void> {
+export async function lockForSwap(tx: ReadTx, fresh: Pick<FreshDatabase, "provider">, name: string): Promise<void> {
   await lockCheckpoint(tx, name);
   if (fresh.provider !== "postgresql") return;
   const rows = await tx.$queryRawUnsafe<unknown[]>('SELECT 1 FROM projection_checkpoint WHERE name = $1 FOR UPDATE', name);

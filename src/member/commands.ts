@@ -40,6 +40,8 @@ export interface MemberCommandDependencies {
   adminLoginIds?: readonly string[];
   passwordCost?: ScryptCost;
   reservationGraceMs?: number;
+  /** Called once a withdrawal is stored: lets this process refuse the member's tokens at once. */
+  onWithdrawn?: (memberId: string) => void;
   clock?: () => Date;
   newMemberId?: () => string;
 }
@@ -246,6 +248,7 @@ export function memberCommandService(deps: MemberCommandDependencies): ServiceIm
         }
       });
       const member = outcome.state;
+      if (member.exists && member.withdrawn) deps.onWithdrawn?.(memberId);
       if (member.exists) {
         await bestEffort("erase credential", () => credentials.erase(memberId));
         await bestEffort("release login id", () => reservations.release(loginIdStream(member.loginId), memberId, metadata));

@@ -38,6 +38,7 @@ const codec = new EventCodec([
 export const productProjection: Projection = {
   name: "product",
   filter: { streamPrefixes: [PRODUCT_STREAM_PREFIX] },
+  tables: ["product"],
   async apply(tx, event) {
     const decoded = decodeProductEvent(event);
     if (!decoded) return;

@@ -1,8 +1,10 @@
 // ReportQueryService: reads the report read models (eventually consistent; read-your-writes
-// through position_token).
+// through position_token). Business figures, not a public catalogue: callers need the admin or
+// the reports role.
 import type { ServiceImpl } from "@connectrpc/connect";
 import { ReportQueryService } from "../../gen/eventmall/report/v1/queries_pb";
-import { invalidArgument, type FieldViolation } from "../kernel/grpc/errors";
+import { ADMIN_ROLE, authenticate, hasRole, type TokenService } from "../kernel/auth";
+import { invalidArgument, permissionDenied, type FieldViolation } from "../kernel/grpc/errors";
 import type { ReadDb } from "../kernel/read-db";
 import type { ReadYourWrites } from "../kernel/read-your-writes";
 import { inventoryMovementsProjection } from "./inventory-movements";
@@ -12,9 +14,16 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
 /** A product has at most one row per day; this bounds one answer to a few years. */
 const MAX_DAYS = 2_000;
 
-export function reportQueryService(db: ReadDb, readYourWrites: ReadYourWrites): ServiceImpl<typeof ReportQueryService> {
+/** Role for report readers who are not administrators (`npm run token -- --role reports`). */
+export const REPORTS_ROLE = "reports";
+
+export function reportQueryService(db: ReadDb, tokens: TokenService, readYourWrites: ReadYourWrites): ServiceImpl<typeof ReportQueryService> {
   return {
-    async getInventoryMovements(request) {
+    async getInventoryMovements(request, context) {
+      const caller = await authenticate(context, tokens);
+      if (!hasRole(caller, ADMIN_ROLE) && !hasRole(caller, REPORTS_ROLE)) {
+        throw permissionDenied(`reports require the ${ADMIN_ROLE} or ${REPORTS_ROLE} role`, "ROLE_REQUIRED");
+      }
       const violations: FieldViolation[] = [];
       if (!UUID.test(request.productId)) violations.push({ field: "product_id", description: "must be a UUID" });
       for (const [field, value] of [["from_day", request.fromDay], ["to_day", request.toDay]] as const) {

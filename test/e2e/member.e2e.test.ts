@@ -11,6 +11,8 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemberCommandService } from "../../gen/eventmall/member/v1/commands_pb";
 import { MemberQueryService, MemberStatus } from "../../gen/eventmall/member/v1/queries_pb";
+import { OrderCommandService } from "../../gen/eventmall/order/v1/commands_pb";
+import { OrderQueryService } from "../../gen/eventmall/order/v1/queries_pb";
 import { ProductCommandService } from "../../gen/eventmall/product/v1/commands_pb";
 import { bearer } from "../kernel/auth-fixtures";
 import { pollUntil, startSuite, type RunningSuite } from "./suite";
@@ -24,6 +26,8 @@ describe("members and authentication end to end", () => {
   const members = (token?: string) => createClient(MemberCommandService, transport(suite.commandUrl, token));
   const memberQueries = (token?: string) => createClient(MemberQueryService, transport(suite.queryUrl, token));
   const products = (token?: string) => createClient(ProductCommandService, transport(suite.commandUrl, token));
+  const orders = (token?: string) => createClient(OrderCommandService, transport(suite.commandUrl, token));
+  const orderQueries = (token?: string) => createClient(OrderQueryService, transport(suite.queryUrl, token));
   /** The status code a call failed with; undefined when it succeeded. */
   const codeOf = (call: Promise<unknown>) => call.then(() => undefined, (error: unknown) => ConnectError.from(error).code);
 
@@ -58,8 +62,42 @@ describe("members and authentication end to end", () => {
       "withdrawal projected",
     );
     expect(listed.map((m) => m.memberId)).toEqual([memberId]);
-    expect(await codeOf(memberQueries(session.accessToken).listMembersWithdrawnSince({ since }))).toBe(Code.PermissionDenied);
+    // The withdrawn member's token is revoked (see the next test); an active member is no admin.
+    expect(await codeOf(memberQueries(session.accessToken).listMembersWithdrawnSince({ since }))).toBe(Code.Unauthenticated);
+    await members().registerMember({ loginId: "shopper_2", name: "Other", email: "shopper2@example.com", password, address: "2 Market St" });
+    const other = await members().login({ loginId: "shopper_2", password });
+    expect(await codeOf(memberQueries(other.accessToken).listMembersWithdrawnSince({ since }))).toBe(Code.PermissionDenied);
   });
+
+  it("refuses a withdrawn member's unexpired token (UNAUTHENTICATED) for commands and queries; admins are unaffected", async () => {
+    const password = "e2e-password-2";
+    const { memberId } = await members().registerMember({ loginId: "leaver_1", name: "Leaver", email: "leaver@example.com", password, address: "3 Market St" });
+    const { accessToken } = await members().login({ loginId: "leaver_1", password });
+    const { productId } = await products(suite.adminToken).createProduct({ name: "Leaver mug", price: 500n, inventory: 10n });
+    const order = { items: [{ productId, quantity: 1n }], delivery: { address: "3 Market St", phone: "010-0000-0000" } };
+    // The token works before: an order (once the catalog has the product) and "my orders".
+    await pollUntil(() => orders(accessToken).placeOrder(order), "product in the order catalog");
+    await pollUntil(() => orderQueries(accessToken).listMemberOrders({}).then((r) => (r.orders.length > 0 ? r : undefined)), "order projected");
+
+    await members(accessToken).withdrawMember({});
+    // The command process that stored the withdrawal refuses at once.
+    const refused = await orders(accessToken).placeOrder(order).catch((error: unknown) => ConnectError.from(error));
+    expect(refused).toBeInstanceOf(ConnectError);
+    expect((refused as ConnectError).code).toBe(Code.Unauthenticated);
+    expect((refused as ConnectError).rawMessage).toContain("revoked");
+    expect(await codeOf(members(accessToken).changeProfile({ name: "Back" }))).toBe(Code.Unauthenticated);
+    // The query process learns it from the event log (milliseconds); then every member query refuses.
+    await pollUntil(() => codeOf(orderQueries(accessToken).listMemberOrders({})).then((code) => (code === Code.Unauthenticated ? code : undefined)), "query side refuses", 10_000);
+    expect(await codeOf(memberQueries(accessToken).getMember({}))).toBe(Code.Unauthenticated);
+
+    // Admins are unaffected, including on the withdrawn member's data.
+    const withdrawn = await pollUntil(
+      () => memberQueries(suite.adminToken).getMember({ memberId }).then((r) => (r.member?.status === MemberStatus.WITHDRAWN ? r.member : undefined)),
+      "withdrawal projected",
+    );
+    expect(withdrawn.memberId).toBe(memberId);
+    expect((await products(suite.adminToken).createProduct({ name: "After", price: 1n, inventory: 1n })).productId).toHaveLength(36);
+  }, 60_000);
 
   it("gives the admin role to ADMIN_LOGIN_IDS members; only admins manage products", async () => {
     const password = "boss-password-1";

@@ -33,6 +33,8 @@ const TEST_PASSWORD_COST = { log2N: 12, r: 8, p: 1 };
 export interface Shop {
   store: StoreUnderTest;
   db: ReadDb;
+  /** The read database's URL (for operator commands run against it). */
+  readDbUrl: string;
   tokens: TokenService;
   /** Admin-authenticated product clients (on the product-only servers). */
   productCommands: Client<typeof ProductCommandService>;
@@ -106,6 +108,7 @@ export async function openShop(provider: ReadDbProvider = "sqlite"): Promise<Sho
   return {
     store,
     db,
+    readDbUrl: readDb.url,
     tokens,
     adminToken,
     productUrls: { commands: productCommandServer.url, queries: productQueryServer.url },

@@ -42,7 +42,7 @@ beforeAll(async () => {
   const admin = await adminToken(tokens);
   commands = createClient(ProductCommandService, createGrpcTransport({ baseUrl: commandServer.url, interceptors: [bearer(admin)] }));
   products = createClient(ProductQueryService, createGrpcTransport({ baseUrl: queryServer.url }));
-  reports = createClient(ReportQueryService, createGrpcTransport({ baseUrl: queryServer.url }));
+  reports = createClient(ReportQueryService, createGrpcTransport({ baseUrl: queryServer.url, interceptors: [bearer(admin)] }));
   productsShortWait = createClient(ProductQueryService, createGrpcTransport({ baseUrl: shortWaitServer.url }));
 }, 120_000);
 

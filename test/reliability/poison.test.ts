@@ -10,7 +10,7 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ProjectionAdminService } from "../../gen/eventmall/admin/v1/admin_pb";
+import { ProjectionAdminService, ReplayOutcome } from "../../gen/eventmall/admin/v1/admin_pb";
 import { InventoryIncreasedSchema, ProductCreatedSchema } from "../../gen/eventmall/product/v1/events_pb";
 import { startQueryServer } from "../../services/query/server";
 import { createTokenService } from "../../src/kernel/auth";
@@ -126,7 +126,9 @@ describe("a poison event", () => {
     expect(await inventoryOf(victim)).toBe(110n);
 
     // The operator replays the parked event: applied once.
-    expect((await admin.replayParkedEvents({ projection: productProjection.name })).replayedCount).toBe(1n);
+    const replay = await admin.replayParkedEvents({ projection: productProjection.name });
+    expect(replay).toMatchObject({ replayedCount: 1n, appliedCount: 1n, skippedCount: 0n, pendingCount: 0n });
+    expect(replay.events).toMatchObject([{ streamId: `product-${victim}`, streamRevision: 1n, outcome: ReplayOutcome.APPLIED }]);
     await eventually(async () => (await inventoryOf(victim)) === 117n, "the replayed event to be applied");
     await eventually(async () => (await parkedNow()) === 0n, "the parked stream to be empty");
     expect(await db.projectionRetry.count({ where: { projection: productProjection.name } })).toBe(0);

@@ -11,6 +11,7 @@ import {
   streamNameOf,
 } from "./codec";
 import { BadRequest, maximumAppendSizeExceeded, streamDeleted, toServiceError } from "./errors";
+import { isStorageFull } from "../storage-full";
 import { anyPb, emptyPb, sharedPb, statusPb, streamsPb } from "./proto";
 import { ResponseBatch } from "./framed-writes";
 import { type BatchAppendRequest, encodeBatchAppendSuccess } from "./batch-append-codec";
@@ -154,6 +155,12 @@ export function batchAppendHandler(log: EventLog, calls: BatchAppendCalls) {
         setImmediate(flush);
       }
     };
+    const failCall = (error: unknown) => {
+      if (!isOpen()) return;
+      ended = true;
+      flush();
+      call.emit("error", toServiceError(error));
+    };
     call.on("data", (request: BatchAppendRequest) => {
       if (ended) return;
       const correlationBytes = request.correlation;
@@ -197,7 +204,14 @@ export function batchAppendHandler(log: EventLog, calls: BatchAppendCalls) {
                 ? encodeBatchAppendSuccess(correlationBytes, done.streamName, done.expected, outcome.revision, outcome.position)
                 : batchResponse(correlation!, done, outcome),
             ),
-          (error) => reply(errorResponse(correlation, done.streamName, error)),
+          (error) => {
+            // A full disk fails every write on this call, not this batch alone: end the call with
+            // RESOURCE_EXHAUSTED. An in-band google.rpc.Status would carry the same code, but the
+            // official client turns in-band codes it does not know into UnknownError without it;
+            // ending the call reaches it as a status (error.code), and its next append opens a new call.
+            if (isStorageFull(error)) return failCall(error);
+            reply(errorResponse(correlation, done.streamName, error));
+          },
         )
         .finally(() => {
           inFlight -= 1;

@@ -2,6 +2,7 @@
 // errors (`exception` names the kind; the other keys carry its details).
 import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import type { ExpectedRevision } from "../log";
+import { STORAGE_FULL_MESSAGE, isStorageFull } from "../storage-full";
 
 export function rpcError(code: status, details: string, trailers: Record<string, string> = {}): ServiceError {
   const metadata = new Metadata();
@@ -65,8 +66,14 @@ export function invalidArgument(details: string): ServiceError {
 /** Thrown while decoding a request; the handler turns it into INVALID_ARGUMENT. */
 export class BadRequest extends Error {}
 
+/** The disk is full: the server lacks a resource, the request is fine (retry later). */
+export function storageFull(): ServiceError {
+  return rpcError(status.RESOURCE_EXHAUSTED, STORAGE_FULL_MESSAGE);
+}
+
 export function toServiceError(error: unknown): ServiceError {
   if (error instanceof BadRequest) return invalidArgument(error.message);
+  if (isStorageFull(error)) return storageFull();
   if (error && typeof error === "object" && "code" in error && "metadata" in error) return error as ServiceError;
   return rpcError(status.INTERNAL, error instanceof Error ? error.message : String(error));
 }

@@ -14,6 +14,7 @@ import * as reflectionV1alphaPb from "../../../gen/grpc/reflection/v1alpha/refle
 import { stopUnreadUploads } from "./early-answers";
 import { internalErrorInterceptor } from "./errors";
 import { HealthRegistry } from "./health";
+import { isLoopbackHost } from "../network";
 import { createPlaintextListener } from "./plaintext-listener";
 import { DescriptorIndex, reflectionV1, reflectionV1alpha } from "./reflection";
 import { blameUnparsableConnectRequests, blameUnparsableRequests } from "./unparsable-requests";
@@ -139,6 +140,13 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   });
   const address = listener.address() as net.AddressInfo;
   const url = `${options.tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
+  if (!options.tls && !isLoopbackHost(host) && options.services.length > 0) {
+    // Bearer tokens and personal data would cross the network in clear text (a health-only server carries neither).
+    logger.warn(
+      { host, port: address.port },
+      "serving plaintext gRPC beyond loopback: access tokens and personal data travel unencrypted; set GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE, or terminate TLS in front of this port",
+    );
+  }
 
   let closing: Promise<void> | undefined;
   const close = () =>

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file eventmall/admin/v1/admin.proto.
  */
 export const file_eventmall_admin_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("Ch5ldmVudG1hbGwvYWRtaW4vdjEvYWRtaW4ucHJvdG8SEmV2ZW50bWFsbC5hZG1pbi52MSKjAgoQUHJvamVjdGlvblN0YXR1cxIMCgRuYW1lGAEgASgJEjIKBXN0YXRlGAIgASgOMiMuZXZlbnRtYWxsLmFkbWluLnYxLlByb2plY3Rpb25TdGF0ZRIOCgZkZXRhaWwYAyABKAkSIAoTY2hlY2twb2ludF9wb3NpdGlvbhgEIAEoBEgAiAEBEhIKCmxhZ19ldmVudHMYBSABKAQSGQoRbGFnX2V2ZW50c19jYXBwZWQYBiABKAgSDgoGbGFnX21zGAcgASgEEhQKDHBhcmtlZF9jb3VudBgIIAEoBBIuCgp1cGRhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIWChRfY2hlY2twb2ludF9wb3NpdGlvbiIcChpHZXRQcm9qZWN0aW9uU3RhdHVzUmVxdWVzdCJYChtHZXRQcm9qZWN0aW9uU3RhdHVzUmVzcG9uc2USOQoLcHJvamVjdGlvbnMYASADKAsyJC5ldmVudG1hbGwuYWRtaW4udjEuUHJvamVjdGlvblN0YXR1cyLkAQoLUGFya2VkRXZlbnQSFwoPcGFya2VkX3JldmlzaW9uGAEgASgEEhAKCGV2ZW50X2lkGAIgASgJEhEKCXN0cmVhbV9pZBgDIAEoCRIXCg9zdHJlYW1fcmV2aXNpb24YBCABKAQSEgoKZXZlbnRfdHlwZRgFIAEoCRIXCg9jb21taXRfcG9zaXRpb24YBiABKAQSLQoJcGFya2VkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZyZWFzb24YCCABKAkSEgoKbGFzdF9lcnJvchgJIAEoCSJAChdMaXN0UGFya2VkRXZlbnRzUmVxdWVzdBISCgpwcm9qZWN0aW9uGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBSJLChhMaXN0UGFya2VkRXZlbnRzUmVzcG9uc2USLwoGZXZlbnRzGAEgAygLMh8uZXZlbnRtYWxsLmFkbWluLnYxLlBhcmtlZEV2ZW50IkQKFUdldFBhcmtlZEV2ZW50UmVxdWVzdBISCgpwcm9qZWN0aW9uGAEgASgJEhcKD3BhcmtlZF9yZXZpc2lvbhgCIAEoBCJ+ChZHZXRQYXJrZWRFdmVudFJlc3BvbnNlEi4KBWV2ZW50GAEgASgLMh8uZXZlbnRtYWxsLmFkbWluLnYxLlBhcmtlZEV2ZW50EgwKBGRhdGEYAiABKAwSEAoIbWV0YWRhdGEYAyABKAwSFAoMY29udGVudF90eXBlGAQgASgJIi8KGVJlcGxheVBhcmtlZEV2ZW50c1JlcXVlc3QSEgoKcHJvamVjdGlvbhgBIAEoCSI0ChpSZXBsYXlQYXJrZWRFdmVudHNSZXNwb25zZRIWCg5yZXBsYXllZF9jb3VudBgBIAEoBCqrAQoPUHJvamVjdGlvblN0YXRlEiAKHFBST0pFQ1RJT05fU1RBVEVfVU5TUEVDSUZJRUQQABIgChxQUk9KRUNUSU9OX1NUQVRFX0NBVENISU5HX1VQEAESGQoVUFJPSkVDVElPTl9TVEFURV9MSVZFEAISHAoYUFJPSkVDVElPTl9TVEFURV9TVE9QUEVEEAMSGwoXUFJPSkVDVElPTl9TVEFURV9GQUlMRUQQBDLdAwoWUHJvamVjdGlvbkFkbWluU2VydmljZRJ2ChNHZXRQcm9qZWN0aW9uU3RhdHVzEi4uZXZlbnRtYWxsLmFkbWluLnYxLkdldFByb2plY3Rpb25TdGF0dXNSZXF1ZXN0Gi8uZXZlbnRtYWxsLmFkbWluLnYxLkdldFByb2plY3Rpb25TdGF0dXNSZXNwb25zZRJtChBMaXN0UGFya2VkRXZlbnRzEisuZXZlbnRtYWxsLmFkbWluLnYxLkxpc3RQYXJrZWRFdmVudHNSZXF1ZXN0GiwuZXZlbnRtYWxsLmFkbWluLnYxLkxpc3RQYXJrZWRFdmVudHNSZXNwb25zZRJnCg5HZXRQYXJrZWRFdmVudBIpLmV2ZW50bWFsbC5hZG1pbi52MS5HZXRQYXJrZWRFdmVudFJlcXVlc3QaKi5ldmVudG1hbGwuYWRtaW4udjEuR2V0UGFya2VkRXZlbnRSZXNwb25zZRJzChJSZXBsYXlQYXJrZWRFdmVudHMSLS5ldmVudG1hbGwuYWRtaW4udjEuUmVwbGF5UGFya2VkRXZlbnRzUmVxdWVzdBouLmV2ZW50bWFsbC5hZG1pbi52MS5SZXBsYXlQYXJrZWRFdmVudHNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("Ch5ldmVudG1hbGwvYWRtaW4vdjEvYWRtaW4ucHJvdG8SEmV2ZW50bWFsbC5hZG1pbi52MSKjAgoQUHJvamVjdGlvblN0YXR1cxIMCgRuYW1lGAEgASgJEjIKBXN0YXRlGAIgASgOMiMuZXZlbnRtYWxsLmFkbWluLnYxLlByb2plY3Rpb25TdGF0ZRIOCgZkZXRhaWwYAyABKAkSIAoTY2hlY2twb2ludF9wb3NpdGlvbhgEIAEoBEgAiAEBEhIKCmxhZ19ldmVudHMYBSABKAQSGQoRbGFnX2V2ZW50c19jYXBwZWQYBiABKAgSDgoGbGFnX21zGAcgASgEEhQKDHBhcmtlZF9jb3VudBgIIAEoBBIuCgp1cGRhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIWChRfY2hlY2twb2ludF9wb3NpdGlvbiIcChpHZXRQcm9qZWN0aW9uU3RhdHVzUmVxdWVzdCJYChtHZXRQcm9qZWN0aW9uU3RhdHVzUmVzcG9uc2USOQoLcHJvamVjdGlvbnMYASADKAsyJC5ldmVudG1hbGwuYWRtaW4udjEuUHJvamVjdGlvblN0YXR1cyLkAQoLUGFya2VkRXZlbnQSFwoPcGFya2VkX3JldmlzaW9uGAEgASgEEhAKCGV2ZW50X2lkGAIgASgJEhEKCXN0cmVhbV9pZBgDIAEoCRIXCg9zdHJlYW1fcmV2aXNpb24YBCABKAQSEgoKZXZlbnRfdHlwZRgFIAEoCRIXCg9jb21taXRfcG9zaXRpb24YBiABKAQSLQoJcGFya2VkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZyZWFzb24YCCABKAkSEgoKbGFzdF9lcnJvchgJIAEoCSJAChdMaXN0UGFya2VkRXZlbnRzUmVxdWVzdBISCgpwcm9qZWN0aW9uGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBSJLChhMaXN0UGFya2VkRXZlbnRzUmVzcG9uc2USLwoGZXZlbnRzGAEgAygLMh8uZXZlbnRtYWxsLmFkbWluLnYxLlBhcmtlZEV2ZW50IkQKFUdldFBhcmtlZEV2ZW50UmVxdWVzdBISCgpwcm9qZWN0aW9uGAEgASgJEhcKD3BhcmtlZF9yZXZpc2lvbhgCIAEoBCJ+ChZHZXRQYXJrZWRFdmVudFJlc3BvbnNlEi4KBWV2ZW50GAEgASgLMh8uZXZlbnRtYWxsLmFkbWluLnYxLlBhcmtlZEV2ZW50EgwKBGRhdGEYAiABKAwSEAoIbWV0YWRhdGEYAyABKAwSFAoMY29udGVudF90eXBlGAQgASgJIi8KGVJlcGxheVBhcmtlZEV2ZW50c1JlcXVlc3QSEgoKcHJvamVjdGlvbhgBIAEoCSKsAQoaUmVwbGF5UGFya2VkRXZlbnRzUmVzcG9uc2USFgoOcmVwbGF5ZWRfY291bnQYASABKAQSFQoNYXBwbGllZF9jb3VudBgCIAEoBBIVCg1za2lwcGVkX2NvdW50GAMgASgEEhUKDXBlbmRpbmdfY291bnQYBCABKAQSMQoGZXZlbnRzGAUgAygLMiEuZXZlbnRtYWxsLmFkbWluLnYxLlJlcGxheWVkRXZlbnQiqgEKDVJlcGxheWVkRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSEQoJc3RyZWFtX2lkGAIgASgJEhcKD3N0cmVhbV9yZXZpc2lvbhgDIAEoBBIXCg9jb21taXRfcG9zaXRpb24YBCABKAQSMgoHb3V0Y29tZRgFIAEoDjIhLmV2ZW50bWFsbC5hZG1pbi52MS5SZXBsYXlPdXRjb21lEg4KBnJlYXNvbhgGIAEoCSrJAQoPUHJvamVjdGlvblN0YXRlEiAKHFBST0pFQ1RJT05fU1RBVEVfVU5TUEVDSUZJRUQQABIgChxQUk9KRUNUSU9OX1NUQVRFX0NBVENISU5HX1VQEAESGQoVUFJPSkVDVElPTl9TVEFURV9MSVZFEAISHAoYUFJPSkVDVElPTl9TVEFURV9TVE9QUEVEEAMSGwoXUFJPSkVDVElPTl9TVEFURV9GQUlMRUQQBBIcChhQUk9KRUNUSU9OX1NUQVRFX1dBSVRJTkcQBSqDAQoNUmVwbGF5T3V0Y29tZRIeChpSRVBMQVlfT1VUQ09NRV9VTlNQRUNJRklFRBAAEhoKFlJFUExBWV9PVVRDT01FX0FQUExJRUQQARIaChZSRVBMQVlfT1VUQ09NRV9TS0lQUEVEEAISGgoWUkVQTEFZX09VVENPTUVfUEVORElORxADMt0DChZQcm9qZWN0aW9uQWRtaW5TZXJ2aWNlEnYKE0dldFByb2plY3Rpb25TdGF0dXMSLi5ldmVudG1hbGwuYWRtaW4udjEuR2V0UHJvamVjdGlvblN0YXR1c1JlcXVlc3QaLy5ldmVudG1hbGwuYWRtaW4udjEuR2V0UHJvamVjdGlvblN0YXR1c1Jlc3BvbnNlEm0KEExpc3RQYXJrZWRFdmVudHMSKy5ldmVudG1hbGwuYWRtaW4udjEuTGlzdFBhcmtlZEV2ZW50c1JlcXVlc3QaLC5ldmVudG1hbGwuYWRtaW4udjEuTGlzdFBhcmtlZEV2ZW50c1Jlc3BvbnNlEmcKDkdldFBhcmtlZEV2ZW50EikuZXZlbnRtYWxsLmFkbWluLnYxLkdldFBhcmtlZEV2ZW50UmVxdWVzdBoqLmV2ZW50bWFsbC5hZG1pbi52MS5HZXRQYXJrZWRFdmVudFJlc3BvbnNlEnMKElJlcGxheVBhcmtlZEV2ZW50cxItLmV2ZW50bWFsbC5hZG1pbi52MS5SZXBsYXlQYXJrZWRFdmVudHNSZXF1ZXN0Gi4uZXZlbnRtYWxsLmFkbWluLnYxLlJlcGxheVBhcmtlZEV2ZW50c1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message eventmall.admin.v1.ProjectionStatus
@@ -29,7 +29,7 @@ export type ProjectionStatus = Message<"eventmall.admin.v1.ProjectionStatus"> & 
   state: ProjectionState;
 
   /**
-   * The last failure while failed, else empty.
+   * The last failure while failed, what is unreachable and since when while waiting, else empty.
    *
    * @generated from field: string detail = 3;
    */
@@ -302,6 +302,34 @@ export type ReplayParkedEventsResponse = Message<"eventmall.admin.v1.ReplayParke
    * @generated from field: uint64 replayed_count = 1;
    */
   replayedCount: bigint;
+
+  /**
+   * Of those, applied by the projection within the call's wait.
+   *
+   * @generated from field: uint64 applied_count = 2;
+   */
+  appliedCount: bigint;
+
+  /**
+   * Of those, skipped by the projection: behind its checkpoint with no retry mark (see reason).
+   *
+   * @generated from field: uint64 skipped_count = 3;
+   */
+  skippedCount: bigint;
+
+  /**
+   * Of those, still not applied when the call stopped waiting (failing again, or slow).
+   *
+   * @generated from field: uint64 pending_count = 4;
+   */
+  pendingCount: bigint;
+
+  /**
+   * One entry per replayed event (up to the first 1,000).
+   *
+   * @generated from field: repeated eventmall.admin.v1.ReplayedEvent events = 5;
+   */
+  events: ReplayedEvent[];
 };
 
 /**
@@ -310,6 +338,50 @@ export type ReplayParkedEventsResponse = Message<"eventmall.admin.v1.ReplayParke
  */
 export const ReplayParkedEventsResponseSchema: GenMessage<ReplayParkedEventsResponse> = /*@__PURE__*/
   messageDesc(file_eventmall_admin_v1_admin, 9);
+
+/**
+ * @generated from message eventmall.admin.v1.ReplayedEvent
+ */
+export type ReplayedEvent = Message<"eventmall.admin.v1.ReplayedEvent"> & {
+  /**
+   * @generated from field: string event_id = 1;
+   */
+  eventId: string;
+
+  /**
+   * @generated from field: string stream_id = 2;
+   */
+  streamId: string;
+
+  /**
+   * @generated from field: uint64 stream_revision = 3;
+   */
+  streamRevision: bigint;
+
+  /**
+   * @generated from field: uint64 commit_position = 4;
+   */
+  commitPosition: bigint;
+
+  /**
+   * @generated from field: eventmall.admin.v1.ReplayOutcome outcome = 5;
+   */
+  outcome: ReplayOutcome;
+
+  /**
+   * Why it was skipped or is pending.
+   *
+   * @generated from field: string reason = 6;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message eventmall.admin.v1.ReplayedEvent.
+ * Use `create(ReplayedEventSchema)` to create a new message.
+ */
+export const ReplayedEventSchema: GenMessage<ReplayedEvent> = /*@__PURE__*/
+  messageDesc(file_eventmall_admin_v1_admin, 10);
 
 /**
  * @generated from enum eventmall.admin.v1.ProjectionState
@@ -339,6 +411,14 @@ export enum ProjectionState {
    * @generated from enum value: PROJECTION_STATE_FAILED = 4;
    */
   FAILED = 4,
+
+  /**
+   * The read database (or another dependency) is unreachable: the projection keeps its position
+   * and tries again until it answers; nothing is parked for it. detail says since when.
+   *
+   * @generated from enum value: PROJECTION_STATE_WAITING = 5;
+   */
+  WAITING = 5,
 }
 
 /**
@@ -346,6 +426,37 @@ export enum ProjectionState {
  */
 export const ProjectionStateSchema: GenEnum<ProjectionState> = /*@__PURE__*/
   enumDesc(file_eventmall_admin_v1_admin, 0);
+
+/**
+ * @generated from enum eventmall.admin.v1.ReplayOutcome
+ */
+export enum ReplayOutcome {
+  /**
+   * @generated from enum value: REPLAY_OUTCOME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: REPLAY_OUTCOME_APPLIED = 1;
+   */
+  APPLIED = 1,
+
+  /**
+   * @generated from enum value: REPLAY_OUTCOME_SKIPPED = 2;
+   */
+  SKIPPED = 2,
+
+  /**
+   * @generated from enum value: REPLAY_OUTCOME_PENDING = 3;
+   */
+  PENDING = 3,
+}
+
+/**
+ * Describes the enum eventmall.admin.v1.ReplayOutcome.
+ */
+export const ReplayOutcomeSchema: GenEnum<ReplayOutcome> = /*@__PURE__*/
+  enumDesc(file_eventmall_admin_v1_admin, 1);
 
 /**
  * Operations on the projections that keep the read models up to date. Every call needs a
