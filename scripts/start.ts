@@ -56,7 +56,8 @@ export async function startEventmall(options: StartOptions = {}): Promise<Superv
     cwd: repoRoot,
     env: { ...env, CHECKPOINT_DISABLE: "1" },
   });
-  for (const line of migrated.stdout.split("\n").filter((l) => l.trim())) output(`[migrate] ${line}`);
+  const printed = migrated.stdout.split("\n").filter((l) => l.trim());
+  for (const line of withMigrationsFolder(printed, migrated.stderr)) output(`[migrate] ${line}`);
   return startSupervisor({
     children: eventmallProcesses,
     env,
@@ -65,6 +66,17 @@ export async function startEventmall(options: StartOptions = {}): Promise<Superv
     readyTimeoutMs: options.readyTimeoutMs,
     stopTimeoutMs: options.stopTimeoutMs,
   });
+}
+
+/**
+ * Prisma 7's `migrate deploy` always says "N migrations found in prisma/migrations", whatever the
+ * config's migrations.path; ours sit beside the schema it reports (prisma/<provider>/migrations).
+ */
+export function withMigrationsFolder(lines: string[], stderr: string): string[] {
+  const schema = /^Prisma schema loaded from (\S+?)\.?$/m.exec(stderr)?.[1];
+  if (!schema) return lines;
+  const folder = `${path.posix.dirname(schema.replaceAll("\\", "/"))}/migrations`;
+  return lines.map((line) => line.replace(/ found in prisma\/migrations$/, ` found in ${folder}`));
 }
 
 async function main(): Promise<void> {

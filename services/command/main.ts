@@ -8,6 +8,7 @@ import { openReadDb, type ReadDb } from "../../src/kernel/read-db";
 import { startWithdrawnMemberRevocations } from "../../src/member/revocation";
 import { startCommandServer } from "./server";
 import { stopOnSignals } from "../../src/kernel/shutdown";
+import { portInUseHint } from "../../src/kernel/port-in-use";
 
 const logger = pino({ name: "command", level: loadConfig().logLevel });
 
@@ -68,6 +69,6 @@ async function openCredentialsDb(config: Config, readDb: ReadDb | undefined): Pr
 }
 
 main().catch((error: unknown) => {
-  logger.fatal({ err: error }, "command service failed to start");
+  logger.fatal({ err: error }, portInUseHint(error, "COMMAND_PORT") ?? "command service failed to start");
   process.exit(1);
 });

@@ -8,6 +8,7 @@ import { serveMetricsIfConfigured } from "../../src/kernel/metrics";
 import { isLoopbackHost } from "../../src/kernel/network";
 import { ExposedWithoutAuthentication, INSECURE_BIND_ANY_SETTING, startEventStore } from "./server";
 import { DURABILITY } from "./sqlite-store";
+import { portInUseHint } from "../../src/kernel/port-in-use";
 
 /** Exit code of a refused configuration (bad flags, unsafe address), as for usage errors. */
 const EXIT_CONFIGURATION = 2;
@@ -67,7 +68,10 @@ async function main(): Promise<void> {
     stopping = true;
     process.stdout.write(`eventstore stopping (${signal})\n`);
     Promise.all([store.stop(), metrics.server?.close()]).then(
-      () => process.exit(0),
+      () => {
+        process.stdout.write("eventstore stopped\n");
+        process.exit(0);
+      },
       (error) => {
         process.stderr.write(`eventstore stop failed: ${String(error)}\n`);
         process.exit(1);
@@ -79,6 +83,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
+  const hint = portInUseHint(error, "EVENTSTORE_PORT");
+  if (hint) process.stderr.write(`eventstore failed to start: ${hint}\n`);
   process.stderr.write(`eventstore failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
   process.exit(1);
 });

@@ -6,6 +6,7 @@ import { openSqliteEventLog } from "./sqlite-log";
 import { streamsService } from "./grpc/streams-service";
 import { serverFeaturesService, type RegisteredService } from "./grpc/server-features";
 import { persistentSubscriptionsService } from "./persistent";
+import type { GroupLogger } from "./persistent/group";
 import { rejectUnparsableRequests, tolerantDeserializers } from "./grpc/unparsable-requests";
 import { dialableHost, isLoopbackHost, urlHost } from "../../src/kernel/network";
 
@@ -36,6 +37,8 @@ export interface StartEventStoreOptions {
   inMemory?: boolean;
   /** Allow a non-loopback host although the store has no authentication (EVENTSTORE_INSECURE_BIND_ANY). */
   insecureBindAny?: boolean;
+  /** Where the store reports what it skips or cannot start (default: stderr). */
+  logger?: GroupLogger;
 }
 
 export interface RunningEventStore {
@@ -50,7 +53,9 @@ export interface RunningEventStore {
  * Services beyond Streams and ServerFeatures: add one factory per service here. Each is registered
  * with the gRPC server and advertised (with its features) by ServerFeatures.GetSupportedMethods.
  */
-const additionalServices: Array<(log: EventLog) => RegisteredService> = [(log) => persistentSubscriptionsService(log)];
+const additionalServices: Array<(log: EventLog, logger?: GroupLogger) => RegisteredService> = [
+  (log, logger) => persistentSubscriptionsService(log, logger),
+];
 
 /** Larger than any append the store accepts (1 MiB of events) plus framing; larger messages get RESOURCE_EXHAUSTED. */
 const MAX_RECEIVE_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -61,7 +66,7 @@ export async function startEventStore(options: StartEventStoreOptions = {}): Pro
   const host = options.host ?? "127.0.0.1";
   if (!isLoopbackHost(host) && !options.insecureBindAny) throw new ExposedWithoutAuthentication(host);
   const log = openSqliteEventLog({ dataFile: options.dataFile, inMemory: options.inMemory ?? !options.dataFile });
-  const services: RegisteredService[] = [streamsService(log), ...additionalServices.map((create) => create(log))];
+  const services: RegisteredService[] = [streamsService(log), ...additionalServices.map((create) => create(log, options.logger))];
   services.push(serverFeaturesService(services));
 
   const server = new Server({

@@ -8,6 +8,7 @@ import { openReadDb } from "../../src/kernel/read-db";
 import { startWithdrawnMemberRevocations } from "../../src/member/revocation";
 import { startQueryServer } from "./server";
 import { stopOnSignals } from "../../src/kernel/shutdown";
+import { portInUseHint } from "../../src/kernel/port-in-use";
 
 const config = loadConfig();
 const log = pino({ name: "query", level: config.logLevel });
@@ -27,6 +28,9 @@ const server = await startQueryServer({
   port: config.query.port,
   logger: log,
   tls: config.grpcTls,
+}).catch((error: unknown) => {
+  log.fatal({ err: error }, portInUseHint(error, "QUERY_PORT") ?? "query service failed to start");
+  process.exit(1);
 });
 log.info({ url: server.url }, "query service listening");
 

@@ -42,7 +42,7 @@ export function startQueryServer(options: QueryServerOptions) {
   const contexts: Record<string, () => ServiceBinding[]> = {
     product: () => [bind(ProductQueryService, productQueryService(db, readYourWrites))],
     member: () => [bind(MemberQueryService, memberQueryService(db, tokens, readYourWrites))],
-    order: () => [bind(OrderQueryService, orderQueryService(db, tokens))],
+    order: () => [bind(OrderQueryService, orderQueryService(db, tokens, { readYourWrites }))],
     report: () => [bind(ReportQueryService, reportQueryService(db, tokens, readYourWrites))],
   };
   const operations = eventStore ? [bind(ProjectionAdminService, projectionAdminService({ db, client: eventStore, tokens, projections }))] : [];

@@ -259,6 +259,12 @@ export function memberCommandService(deps: MemberCommandDependencies): ServiceIm
 
     async login(request) {
       const { loginId, password } = request;
+      // A request without the fields (`{}`, or a client that named them differently) is malformed, not a failed login.
+      const missing = [
+        ...(loginId === "" ? [{ field: "login_id", description: "is required" }] : []),
+        ...(password === "" ? [{ field: "password", description: "is required" }] : []),
+      ];
+      if (missing.length > 0) throw invalidArgument(missing, "invalid Login request");
       // Too long to be anyone's password: no account lookup, no hashing work.
       if (!LOGIN_ID_PATTERN.test(loginId) || password === "" || password.length > PASSWORD_MAX_LENGTH) {
         throw unauthenticated(LOGIN_FAILED, "LOGIN_FAILED");

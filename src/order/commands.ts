@@ -12,6 +12,7 @@ import { CORRELATION_HEADER, requestMetadata } from "../kernel/metadata";
 import type { ReadDb } from "../kernel/read-db";
 import type { HandleResult } from "../kernel/repository";
 import { writeResult } from "../kernel/write-result";
+import { INSUFFICIENT_INVENTORY } from "../product/decider";
 import type { DeliveryDetails, OrderCommand, PricedLine } from "./decider";
 import type { OrderRepository } from "./stock-reservation";
 
@@ -132,7 +133,11 @@ function parsePlaceOrder(request: PlaceOrderRequest): { lines: RequestedLine[]; 
   return { lines: [...merged.values()], delivery: { address, phone, message } };
 }
 
-/** Prices each line from the order catalog; a product it does not know is FAILED_PRECONDITION. */
+/**
+ * Prices each line from the order catalog. A product it does not know, or whose catalog stock is
+ * already below the quantity, is FAILED_PRECONDITION before anything is appended. The catalog can
+ * trail the product streams either way: the stock reservation process stays the authority.
+ */
 async function priceLines(db: ReadDb, lines: RequestedLine[]): Promise<PricedLine[]> {
   const rows = await db.orderCatalogProduct.findMany({ where: { id: { in: lines.map((line) => line.productId) } } });
   const byId = new Map(rows.map((row) => [row.id, row]));
@@ -141,6 +146,13 @@ async function priceLines(db: ReadDb, lines: RequestedLine[]): Promise<PricedLin
     if (!product) {
       // The catalog trails product events by a moment: a product created just now may not be here yet.
       throw failedPrecondition(`product ${line.productId} is not in the catalog`, "UNKNOWN_PRODUCT", line.productId);
+    }
+    if (product.inventory < line.quantity) {
+      throw failedPrecondition(
+        `product ${line.productId} (${product.name}) has ${product.inventory} in stock, ${line.quantity} ordered`,
+        INSUFFICIENT_INVENTORY,
+        line.productId,
+      );
     }
     return { productId: line.productId, productName: product.name, unitPrice: product.price, quantity: line.quantity };
   });

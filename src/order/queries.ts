@@ -1,8 +1,10 @@
 // OrderQueryService: orders from the order read model. A member reads only their own orders;
 // an admin may read any. ListMemberOrders is the caller's "my page" history, newest first.
+// GetOrder can wait: for a command's write (position_token) and for the order's outcome
+// (wait_for_outcome: until the stock reservation process has moved it out of PLACED).
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
   OrderQueryService,
   OrderSchema,
@@ -14,10 +16,16 @@ import type { Order as OrderRow, OrderLine as OrderLineRow, Prisma } from "../ge
 import { ADMIN_ROLE, authenticate, hasRole, type TokenService } from "../kernel/auth";
 import { invalidArgument, notFound, permissionDenied } from "../kernel/grpc/errors";
 import type { ReadDb } from "../kernel/read-db";
+import { ReadYourWrites } from "../kernel/read-your-writes";
 import { parseOrderId } from "./commands";
+import { orderProjection } from "./projection";
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
+/** The longest GetOrder waits for an outcome (less when the call's deadline is nearer). */
+export const MAX_OUTCOME_WAIT_MS = 10_000;
+const FIRST_POLL_MS = 5;
+const MAX_POLL_MS = 100;
 
 const STATUS: Record<string, OrderStatus> = {
   placed: OrderStatus.PLACED,
@@ -30,22 +38,50 @@ const STATUS: Record<string, OrderStatus> = {
 type OrderWithLines = OrderRow & { lines: OrderLineRow[] };
 const withLines = { lines: { orderBy: { line: "asc" } } } satisfies Prisma.OrderInclude;
 
-export function orderQueryService(db: ReadDb, tokens: TokenService): ServiceImpl<typeof OrderQueryService> {
+export interface OrderQueryOptions {
+  readYourWrites?: ReadYourWrites;
+  /** Upper bound of a wait_for_outcome wait (default MAX_OUTCOME_WAIT_MS). */
+  maxOutcomeWaitMs?: number;
+}
+
+export function orderQueryService(db: ReadDb, tokens: TokenService, options: OrderQueryOptions = {}): ServiceImpl<typeof OrderQueryService> {
+  const readYourWrites = options.readYourWrites ?? new ReadYourWrites({ db, timeoutMs: 2000 });
+  const maxOutcomeWaitMs = options.maxOutcomeWaitMs ?? MAX_OUTCOME_WAIT_MS;
+  const load = (orderId: string) => db.order.findUnique({ where: { id: orderId }, include: withLines });
+
+  /** The order once it has left PLACED, or as it is when the wait is over. */
+  async function outcomeOf(row: OrderWithLines, context: HandlerContext): Promise<OrderWithLines> {
+    // Answer a little before the caller's own deadline, so the answer still reaches it.
+    const callerBound = context.timeoutMs() === undefined ? Infinity : context.timeoutMs()! * 0.8;
+    const deadline = Date.now() + Math.min(maxOutcomeWaitMs, callerBound);
+    let pollMs = FIRST_POLL_MS;
+    while (row.status === "placed" && !context.signal.aborted) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, left)));
+      pollMs = Math.min(MAX_POLL_MS, pollMs * 2);
+      row = (await load(row.id)) ?? row;
+    }
+    return row;
+  }
+
   return {
     async getOrder(request, context) {
       const caller = await authenticate(context, tokens);
       const orderId = parseOrderId(request.orderId);
-      const row = await db.order.findUnique({ where: { id: orderId }, include: withLines });
+      await readYourWrites.waitFor(orderProjection, request.positionToken);
+      const row = await load(orderId);
       if (!row) throw notFound(`order ${orderId} not found`);
       if (row.memberId !== caller.subject && !hasRole(caller, ADMIN_ROLE)) {
         throw permissionDenied("this order belongs to another member", "NOT_ORDER_OWNER");
       }
-      return { order: toMessage(row) };
+      return { order: toMessage(request.waitForOutcome ? await outcomeOf(row, context) : row) };
     },
 
     async listMemberOrders(request, context) {
       const caller = await authenticate(context, tokens);
       const { pageSize, after } = parseListRequest(request, caller.subject);
+      await readYourWrites.waitFor(orderProjection, request.positionToken);
       const rows = await db.order.findMany({
         where: {
           memberId: caller.subject,

@@ -23,6 +23,9 @@ import { DomainRuleViolation, type Decider, type FieldViolation } from "../kerne
 import type { AggregateDefinition } from "../kernel/repository";
 import type { SnapshotCodec } from "../kernel/snapshots";
 
+/** Reason of every refusal for lack of stock (the product decider's, and the order context's early check). */
+export const INSUFFICIENT_INVENTORY = "INSUFFICIENT_INVENTORY";
+
 export const PRODUCT_NAME_MAX_LENGTH = 200;
 const INT64_MAX = 2n ** 63n - 1n;
 
@@ -170,7 +173,7 @@ function decide(command: ProductCommand, state: ProductState): ProductEvent[] {
       if (command.quantity > state.inventory) {
         throw DomainRuleViolation.failedPrecondition(
           `product ${productId} has ${state.inventory} in stock, cannot take ${command.quantity}`,
-          "INSUFFICIENT_INVENTORY",
+          INSUFFICIENT_INVENTORY,
         );
       }
       return [create(InventoryDecreasedSchema, { productId, quantity: command.quantity, changedAt: at })];
@@ -187,7 +190,7 @@ function decide(command: ProductCommand, state: ProductState): ProductEvent[] {
       if (quantity > state.inventory) {
         throw DomainRuleViolation.failedPrecondition(
           `product ${productId} has ${state.inventory} in stock, cannot reserve ${quantity}`,
-          "INSUFFICIENT_INVENTORY",
+          INSUFFICIENT_INVENTORY,
         );
       }
       return [create(StockReservedSchema, { productId, orderId, line, quantity, changedAt: at })];

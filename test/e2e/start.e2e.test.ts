@@ -1,7 +1,9 @@
 // `npm start` itself (scripts/start.ts as a process): clean stop on SIGTERM in reverse order, and
-// exit non-zero, stopping the others, when one of its processes dies.
+// exit non-zero, stopping the others, when one of its processes dies or its port is taken (with a
+// hint naming the port's variable).
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
@@ -18,9 +20,9 @@ interface Started {
 
 const started: Started[] = [];
 
-async function startScript(): Promise<Started> {
+function launch(settings: NodeJS.ProcessEnv = {}): Started {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "eventmall-start-"));
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, EVENTSTORE_PORT: "0", COMMAND_PORT: "0", QUERY_PORT: "0" };
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, EVENTSTORE_PORT: "0", COMMAND_PORT: "0", QUERY_PORT: "0", ...settings };
   for (const name of ["READ_DATABASE_URL", "EVENTSTORE_DATA_FILE", "EVENTSTORE_CONNECTION_STRING", "AUTH_TOKEN_SECRET"]) {
     delete env[name];
   }
@@ -32,6 +34,12 @@ async function startScript(): Promise<Started> {
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const entry = { process: child, lines, exited, dataDir };
   started.push(entry);
+  return entry;
+}
+
+async function startScript(): Promise<Started> {
+  const entry = launch();
+  const { process: child, lines } = entry;
   const deadline = Date.now() + 150_000;
   while (!lines.includes("eventmall is up:")) {
     if (child.exitCode !== null || Date.now() > deadline) {
@@ -89,6 +97,22 @@ describe("npm start", () => {
     );
     expect(order.every((index) => index >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
+    // ... and says when it is done, the event store too.
+    expect(run.lines.findIndex((l) => l === "[eventstore] eventstore stopped")).toBeGreaterThan(order[3]!);
+    // Prisma names the migrations folder it actually read.
+    expect(run.lines).toContainEqual(expect.stringMatching(/^\[migrate\] \d+ migrations? found in prisma\/sqlite\/migrations$/));
+  }, 240_000);
+
+  it.each(["EVENTSTORE_PORT", "COMMAND_PORT"])("exits non-zero naming %s when its port is taken", async (variable) => {
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, "127.0.0.1", resolve));
+    try {
+      const run = launch({ [variable]: String((squatter.address() as net.AddressInfo).port) });
+      expect(await run.exited).toBe(1);
+      expect(run.lines.join("\n")).toMatch(new RegExp(`port \\d+ is already in use .*set ${variable} to a free port`));
+    } finally {
+      squatter.close();
+    }
   }, 240_000);
 
   it("stops the rest and exits non-zero when one process dies", async () => {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { EventStoreDBClient } from "@eventstore/db-client";
-import { startEventStore, type RunningEventStore } from "../../services/eventstore/server";
+import { startEventStore, type RunningEventStore, type StartEventStoreOptions } from "../../services/eventstore/server";
 
 export interface StoreUnderTest {
   client: EventStoreDBClient;
@@ -16,7 +16,8 @@ export interface StoreUnderTest {
   close(): Promise<void>;
 }
 
-export async function openStore(): Promise<StoreUnderTest> {
+/** `logger` receives what the embedded store logs (ignored against a real server). */
+export async function openStore(options: Pick<StartEventStoreOptions, "logger"> = {}): Promise<StoreUnderTest> {
   const external = process.env.EVENTMALL_CONFORMANCE_ESDB;
   if (external) {
     const client = EventStoreDBClient.connectionString(external);
@@ -26,7 +27,7 @@ export async function openStore(): Promise<StoreUnderTest> {
   const onDisk = process.env.EVENTMALL_CONFORMANCE_DISK === "1";
   const dir = onDisk ? mkdtempSync(path.join(tmpdir(), "eventstore-conformance-")) : undefined;
   const embedded = await startEventStore(
-    dir ? { host: "127.0.0.1", port: 0, dataFile: path.join(dir, "store.db") } : { host: "127.0.0.1", port: 0, inMemory: true },
+    dir ? { ...options, host: "127.0.0.1", port: 0, dataFile: path.join(dir, "store.db") } : { ...options, host: "127.0.0.1", port: 0, inMemory: true },
   );
   const client = EventStoreDBClient.connectionString(embedded.connectionString);
   return {

@@ -481,14 +481,16 @@ describe("kernel gRPC server over TLS", () => {
 
   it("serves gRPC over h2 and Connect over HTTP/1.1 (ALPN) with a trusted self-signed certificate", async () => {
     expect(server.url).toMatch(/^https:\/\//);
-    const overH2 = createClient(ProductQueryService, createGrpcTransport({ baseUrl: server.url, nodeOptions: { ca } }));
+    // By the certificate's DNS name: a TLS client given an IP address sends it as SNI (Node's DEP0123).
+    const byName = `https://localhost:${server.port}`;
+    const overH2 = createClient(ProductQueryService, createGrpcTransport({ baseUrl: byName, nodeOptions: { ca } }));
     expect((await overH2.getProduct({ productId: "t1" })).product?.name).toBe("name of t1");
     const overH1 = createClient(
       ProductQueryService,
-      createConnectTransport({ baseUrl: server.url, httpVersion: "1.1", nodeOptions: { ca } }),
+      createConnectTransport({ baseUrl: byName, httpVersion: "1.1", nodeOptions: { ca } }),
     );
     expect((await overH1.getProduct({ productId: "t2" })).product?.name).toBe("name of t2");
-    const client = new grpc.Client(`127.0.0.1:${server.port}`, grpc.credentials.createSsl(ca));
+    const client = new grpc.Client(`localhost:${server.port}`, grpc.credentials.createSsl(ca));
     const viaGrpcJs = await new Promise((resolve, reject) =>
       client.makeUnaryRequest(
         `/${QUERY}/GetProduct`,

@@ -370,6 +370,26 @@ describe("Login and tokens", () => {
     }
   });
 
+  it("answers INVALID_ARGUMENT naming the missing fields for `{}` and for unknown field names, in the message too", async () => {
+    const empty = await failureOf(members.login({}));
+    expect(empty.code).toBe(Code.InvalidArgument);
+    expect(empty.findDetails(BadRequestSchema)[0]?.fieldViolations.map((v) => v.field)).toEqual(["login_id", "password"]);
+    expect(empty.rawMessage).toBe("invalid Login request: login_id: is required; password: is required");
+    expect((await failureOf(login("", "some password"))).rawMessage).toBe("invalid Login request: login_id: is required");
+
+    // What a curl user sends when guessing the names: Connect JSON with fields the contract does not have.
+    for (const body of ["{}", '{"username":"alice_01","pass":"correct horse"}']) {
+      const response = await fetch(`${server.url}/eventmall.member.v1.MemberCommandService/Login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
+      const answer = (await response.json()) as { code: string; message: string };
+      expect(answer.code).toBe("invalid_argument");
+      expect(answer.message).toContain("login_id");
+    }
+  });
+
   it("gives the admin role to members listed in ADMIN_LOGIN_IDS", async () => {
     const admin = await register({ loginId: "root_admin" });
     const session = await login("root_admin", admin.password);

@@ -1,10 +1,12 @@
 // The seed's demo scenario end to end through gRPC: register and log in, an admin creates
-// products, a member orders; the stock reservation process takes the stock and confirms, or
-// rejects and gives back what it took; cancel releases; shipping ends cancellation.
+// products, a member orders and waits for the outcome (GetOrder wait_for_outcome); the stock
+// reservation process takes the stock and confirms, or rejects and gives back what it took;
+// PlaceOrder refuses at once what the catalog already shows as out of stock; cancel releases;
+// shipping ends cancellation.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { OrderStatus, type Order } from "../../gen/eventmall/order/v1/queries_pb";
-import { BadRequestSchema, ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb";
+import { BadRequestSchema, ErrorInfoSchema, PreconditionFailureSchema } from "../../gen/google/rpc/error_details_pb";
 import { READ_DB_PROVIDERS } from "../support/read-db";
 import { createProduct, eventually, openShop, registerMember, type Shop } from "./shop";
 
@@ -26,6 +28,12 @@ async function orderOnceDecided(token: string, orderId: string): Promise<Order> 
     const order = await queries.getOrder({ orderId }).then((r) => r.order, () => undefined);
     return order && order.status !== OrderStatus.PLACED ? order : undefined;
   }, `order ${orderId} to be decided`);
+}
+
+async function orderPlacedCount(): Promise<number> {
+  let count = 0;
+  for await (const resolved of shop.store.client.readAll()) if (resolved.event?.type === "eventmall.order.v1.OrderPlaced") count++;
+  return count;
 }
 
 async function inventoryOf(productId: string): Promise<bigint> {
@@ -75,7 +83,11 @@ describe.each(READ_DB_PROVIDERS)("ordering, end to end, read db on %s", (provide
     firstOrder = placed.orderId;
     expect(placed.total).toBe(3n * 1500n + 20000n);
 
-    const order = await orderOnceDecided(alice.token, placed.orderId);
+    // One call: wait for the read model to have the order, then for its outcome.
+    const { order } = await shop
+      .orderQueriesAs(alice.token)
+      .getOrder({ orderId: placed.orderId, positionToken: placed.result!.positionToken, waitForOutcome: true });
+    if (!order) throw new Error("GetOrder answered no order");
     expect(order.status).toBe(OrderStatus.CONFIRMED);
     expect(order.memberId).toBe(alice.memberId);
     expect(order.lines.map(({ line, productId, productName, unitPrice, quantity, lineTotal }) => ({ line, productId, productName, unitPrice, quantity, lineTotal }))).toEqual([
@@ -93,7 +105,26 @@ describe.each(READ_DB_PROVIDERS)("ordering, end to end, read db on %s", (provide
     expect(history.orders.map((o) => o.orderId)).toContain(placed.orderId);
   });
 
-  it("rejects an order whose SECOND line exceeds the stock and gives the first line's stock back", async () => {
+  it("refuses at once, appending nothing, an order the catalog already shows too little stock for", async () => {
+    await eventually(async () => ((await shop.db.orderCatalogProduct.findUnique({ where: { id: desk } }))?.inventory === 0n ? true : undefined), "the catalog to show no desk");
+    const before = await orderPlacedCount();
+    const refused = await failureOf(
+      shop.orderCommandsAs(alice.token).placeOrder({ items: [{ productId: lamp, quantity: 1n }, { productId: desk, quantity: 1n }], delivery }),
+    );
+    expect(refused.code).toBe(Code.FailedPrecondition);
+    expect(refused.findDetails(ErrorInfoSchema)[0]?.reason).toBe("INSUFFICIENT_INVENTORY");
+    expect(refused.findDetails(PreconditionFailureSchema)[0]?.violations[0]?.subject).toBe(desk);
+    expect(refused.rawMessage).toContain("has 0 in stock, 1 ordered");
+    expect(await orderPlacedCount()).toBe(before);
+    expect(await inventoryOf(lamp)).toBe(2n);
+  });
+
+  it("rejects an order the catalog still allowed when the stock is gone (the reservation is the authority), giving the first line's stock back", async () => {
+    await shop.productCommands.increaseInventory({ productId: desk, quantity: 1n });
+    await eventually(async () => ((await shop.db.orderCatalogProduct.findUnique({ where: { id: desk } }))?.inventory === 1n ? true : undefined), "the catalog to show one desk");
+    // With the projector stopped the catalog still shows the desk that an admin now takes away.
+    await shop.pauseProjector();
+    await shop.productCommands.decreaseInventory({ productId: desk, quantity: 1n });
     const placed = await shop.orderCommandsAs(alice.token).placeOrder({
       items: [
         { productId: lamp, quantity: 1n },
@@ -101,6 +132,7 @@ describe.each(READ_DB_PROVIDERS)("ordering, end to end, read db on %s", (provide
       ],
       delivery,
     });
+    shop.resumeProjector();
     const order = await orderOnceDecided(alice.token, placed.orderId);
     expect(order.status).toBe(OrderStatus.REJECTED);
     expect(order.rejectReason).toBe("INSUFFICIENT_INVENTORY");
@@ -150,6 +182,8 @@ describe.each(READ_DB_PROVIDERS)("ordering, end to end, read db on %s", (provide
       orders.placeOrder({ items: [{ productId: "nope", quantity: 1n }, { productId: lamp, quantity: 0n }], delivery: { address: " ", phone: "x", message: "" } }),
     );
     expect(bad.code).toBe(Code.InvalidArgument);
+    // The message alone (what grpcurl shows) names the fields too.
+    expect(bad.rawMessage).toMatch(/^invalid PlaceOrder request: items\[0\]\.product_id: .*; items\[1\]\.quantity: .*; delivery\.address: .*; delivery\.phone: /);
     expect(bad.findDetails(BadRequestSchema)[0]?.fieldViolations.map((v) => v.field)).toEqual([
       "items[0].product_id",
       "items[1].quantity",

@@ -49,6 +49,9 @@ export interface Shop {
   /** Where the product-only servers listen (or listened, once stopped). */
   productUrls: { commands: string; queries: string };
   stopProductServers(): Promise<void>;
+  /** Stops the projector (read models and the stock reservation process freeze) until resumeProjector(). */
+  pauseProjector(): Promise<void>;
+  resumeProjector(): void;
   close(): Promise<void>;
 }
 
@@ -80,16 +83,18 @@ export async function openShop(provider: ReadDbProvider = "sqlite"): Promise<Sho
   });
   const shopQueryServer = await startQueryServer({ db, tokens, port: 0, logger: silent, contexts: ["member", "order"] });
   const projectorOptions = { snapshotEvery: 100, maxConflictRetries: 20, logger: silent };
-  const projector: RunningProjector = startProjector({
-    client: store.client,
-    db,
-    // The read models these tests read (the process runs more; only these matter here).
-    projections: [productProjection, orderProjection, orderCatalogProjection],
-    reactors: reactors({ client: store.client, ...projectorOptions }),
-    logger: silent,
-    maxRetries: 5,
-    retryBaseMs: 20,
-  });
+  const runProjector = (): RunningProjector =>
+    startProjector({
+      client: store.client,
+      db,
+      // The read models these tests read (the process runs more; only these matter here).
+      projections: [productProjection, orderProjection, orderCatalogProjection],
+      reactors: reactors({ client: store.client, ...projectorOptions }),
+      logger: silent,
+      maxRetries: 5,
+      retryBaseMs: 20,
+    });
+  let projector: RunningProjector | undefined = runProjector();
 
   const transport = (url: string, token?: string) => createGrpcTransport({ baseUrl: url, interceptors: bearer(token) });
   let productServersUp = true;
@@ -114,8 +119,15 @@ export async function openShop(provider: ReadDbProvider = "sqlite"): Promise<Sho
     orderCommandsAs: (token) => createClient(OrderCommandService, transport(shopCommandServer.url, token)),
     orderQueriesAs: (token) => createClient(OrderQueryService, transport(shopQueryServer.url, token)),
     stopProductServers,
+    async pauseProjector() {
+      await projector?.stop();
+      projector = undefined;
+    },
+    resumeProjector() {
+      projector ??= runProjector();
+    },
     async close() {
-      await projector.stop();
+      await projector?.stop();
       await stopProductServers();
       await shopCommandServer.close();
       await shopQueryServer.close();

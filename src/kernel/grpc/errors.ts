@@ -14,8 +14,13 @@ export interface FieldViolation {
   description: string;
 }
 
+/**
+ * The message names every bad field too (not only the BadRequest detail): grpcurl and curl users
+ * see the message alone. `message` is an optional lead, e.g. "invalid PlaceOrder request".
+ */
 export function invalidArgument(violations: FieldViolation[], message?: string): ConnectError {
-  const summary = message ?? violations.map((v) => `${v.field}: ${v.description}`).join("; ");
+  const fields = violations.map((v) => `${v.field}: ${v.description}`).join("; ");
+  const summary = [message, fields].filter((part) => part).join(": ");
   return new ConnectError(summary || "invalid argument", Code.InvalidArgument, undefined, [
     { desc: BadRequestSchema, value: { fieldViolations: violations } },
   ]);
@@ -69,15 +74,26 @@ export function findDetail<D extends DescMessage>(error: unknown, desc: D): Mess
 
 export interface ErrorLogger {
   error(details: object, message: string): void;
+  debug?(details: object, message: string): void;
+}
+
+/** A client that hangs up mid-call (grpcurl after its reflection answers) ends the request stream early. */
+function clientWentAway(error: unknown, signal: AbortSignal): boolean {
+  return signal.aborted || (error instanceof Error && (error as NodeJS.ErrnoException).code === "ERR_STREAM_PREMATURE_CLOSE");
 }
 
 /**
  * Anything a handler throws that is not a ConnectError is a bug: log it with the method, and answer
- * INTERNAL with a generic message so no stack, SQL or path reaches the client.
+ * INTERNAL with a generic message so no stack, SQL or path reaches the client. A client that went
+ * away is no bug: that is logged at debug.
  */
 export function internalErrorInterceptor(logger: ErrorLogger): Interceptor {
-  const conceal = (error: unknown, procedure: string): ConnectError => {
+  const conceal = (error: unknown, procedure: string, signal: AbortSignal): ConnectError => {
     if (error instanceof ConnectError) return error;
+    if (clientWentAway(error, signal)) {
+      logger.debug?.({ err: error, procedure }, "client went away mid-call");
+      return new ConnectError("client went away", Code.Canceled);
+    }
     if (isInfrastructureError(error)) {
       // Not a bug: a database or store that is down, restarting or locked. Retryable.
       logger.error({ err: error, procedure }, "dependency unavailable");
@@ -92,7 +108,7 @@ export function internalErrorInterceptor(logger: ErrorLogger): Interceptor {
     try {
       response = await next(request);
     } catch (error) {
-      throw conceal(error, procedure);
+      throw conceal(error, procedure, request.signal);
     }
     if (!response.stream) return response;
     const messages = response.message;
@@ -102,7 +118,7 @@ export function internalErrorInterceptor(logger: ErrorLogger): Interceptor {
         try {
           yield* messages;
         } catch (error) {
-          throw conceal(error, procedure);
+          throw conceal(error, procedure, request.signal);
         }
       })(),
     };

@@ -1,5 +1,6 @@
 // A gRPC + gRPC-Web + Connect server on one port, with health, reflection, bounded message sizes,
 // concealed internal errors and a graceful close.
+import { setMaxListeners } from "node:events";
 import fs from "node:fs";
 import http2 from "node:http2";
 import type net from "node:net";
@@ -68,6 +69,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     reflectionV1alphaPb.ServerReflection,
   ]);
   const shutdown = new AbortController();
+  // Every in-flight call listens on this one signal: more than 10 at once is normal, not a leak.
+  setMaxListeners(0, shutdown.signal);
 
   const handler = connectNodeAdapter({
     readMaxBytes: options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,

@@ -193,7 +193,11 @@ export const ShipOrderResponseSchema: GenMessage<ShipOrderResponse> = /*@__PURE_
 export const OrderCommandService: GenService<{
   /**
    * Places an order priced from the order context's own catalog. The order starts PLACED;
-   * stock is reserved asynchronously, then the order becomes CONFIRMED or REJECTED.
+   * stock is reserved asynchronously, then the order becomes CONFIRMED or REJECTED: wait for that
+   * with OrderQueryService.GetOrder (position_token + wait_for_outcome). A product the catalog does
+   * not know, or whose catalog stock is already below the quantity, is FAILED_PRECONDITION at once
+   * (UNKNOWN_PRODUCT / INSUFFICIENT_INVENTORY) and nothing is appended; the reservation stays the
+   * authority, so an accepted order can still be REJECTED.
    *
    * @generated from rpc eventmall.order.v1.OrderCommandService.PlaceOrder
    */

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file eventmall/order/v1/queries.proto.
  */
 export const file_eventmall_order_v1_queries: GenFile = /*@__PURE__*/
-  fileDesc("CiBldmVudG1hbGwvb3JkZXIvdjEvcXVlcmllcy5wcm90bxISZXZlbnRtYWxsLm9yZGVyLnYxIoEBCg1PcmRlckxpbmVWaWV3EgwKBGxpbmUYASABKA0SEgoKcHJvZHVjdF9pZBgCIAEoCRIUCgxwcm9kdWN0X25hbWUYAyABKAkSEgoKdW5pdF9wcmljZRgEIAEoAxIQCghxdWFudGl0eRgFIAEoAxISCgpsaW5lX3RvdGFsGAYgASgDIj8KDERlbGl2ZXJ5VmlldxIPCgdhZGRyZXNzGAEgASgJEg0KBXBob25lGAIgASgJEg8KB21lc3NhZ2UYAyABKAki8QIKBU9yZGVyEhAKCG9yZGVyX2lkGAEgASgJEhEKCW1lbWJlcl9pZBgCIAEoCRIvCgZzdGF0dXMYAyABKA4yHy5ldmVudG1hbGwub3JkZXIudjEuT3JkZXJTdGF0dXMSMAoFbGluZXMYBCADKAsyIS5ldmVudG1hbGwub3JkZXIudjEuT3JkZXJMaW5lVmlldxINCgV0b3RhbBgFIAEoAxIyCghkZWxpdmVyeRgGIAEoCzIgLmV2ZW50bWFsbC5vcmRlci52MS5EZWxpdmVyeVZpZXcSLQoJcGxhY2VkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1yZWplY3RfcmVhc29uGAkgASgJEhUKDXJlamVjdGVkX2xpbmUYCiABKA0SEAoIcmV2aXNpb24YCyABKAQiIwoPR2V0T3JkZXJSZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJIjwKEEdldE9yZGVyUmVzcG9uc2USKAoFb3JkZXIYASABKAsyGS5ldmVudG1hbGwub3JkZXIudjEuT3JkZXIiQAoXTGlzdE1lbWJlck9yZGVyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiXgoYTGlzdE1lbWJlck9yZGVyc1Jlc3BvbnNlEikKBm9yZGVycxgBIAMoCzIZLmV2ZW50bWFsbC5vcmRlci52MS5PcmRlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkqsQEKC09yZGVyU3RhdHVzEhwKGE9SREVSX1NUQVRVU19VTlNQRUNJRklFRBAAEhcKE09SREVSX1NUQVRVU19QTEFDRUQQARIaChZPUkRFUl9TVEFUVVNfQ09ORklSTUVEEAISGQoVT1JERVJfU1RBVFVTX1JFSkVDVEVEEAMSGgoWT1JERVJfU1RBVFVTX0NBTkNFTExFRBAEEhgKFE9SREVSX1NUQVRVU19TSElQUEVEEAUy2QEKEU9yZGVyUXVlcnlTZXJ2aWNlElUKCEdldE9yZGVyEiMuZXZlbnRtYWxsLm9yZGVyLnYxLkdldE9yZGVyUmVxdWVzdBokLmV2ZW50bWFsbC5vcmRlci52MS5HZXRPcmRlclJlc3BvbnNlEm0KEExpc3RNZW1iZXJPcmRlcnMSKy5ldmVudG1hbGwub3JkZXIudjEuTGlzdE1lbWJlck9yZGVyc1JlcXVlc3QaLC5ldmVudG1hbGwub3JkZXIudjEuTGlzdE1lbWJlck9yZGVyc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("CiBldmVudG1hbGwvb3JkZXIvdjEvcXVlcmllcy5wcm90bxISZXZlbnRtYWxsLm9yZGVyLnYxIoEBCg1PcmRlckxpbmVWaWV3EgwKBGxpbmUYASABKA0SEgoKcHJvZHVjdF9pZBgCIAEoCRIUCgxwcm9kdWN0X25hbWUYAyABKAkSEgoKdW5pdF9wcmljZRgEIAEoAxIQCghxdWFudGl0eRgFIAEoAxISCgpsaW5lX3RvdGFsGAYgASgDIj8KDERlbGl2ZXJ5VmlldxIPCgdhZGRyZXNzGAEgASgJEg0KBXBob25lGAIgASgJEg8KB21lc3NhZ2UYAyABKAki8QIKBU9yZGVyEhAKCG9yZGVyX2lkGAEgASgJEhEKCW1lbWJlcl9pZBgCIAEoCRIvCgZzdGF0dXMYAyABKA4yHy5ldmVudG1hbGwub3JkZXIudjEuT3JkZXJTdGF0dXMSMAoFbGluZXMYBCADKAsyIS5ldmVudG1hbGwub3JkZXIudjEuT3JkZXJMaW5lVmlldxINCgV0b3RhbBgFIAEoAxIyCghkZWxpdmVyeRgGIAEoCzIgLmV2ZW50bWFsbC5vcmRlci52MS5EZWxpdmVyeVZpZXcSLQoJcGxhY2VkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1yZWplY3RfcmVhc29uGAkgASgJEhUKDXJlamVjdGVkX2xpbmUYCiABKA0SEAoIcmV2aXNpb24YCyABKAQiVQoPR2V0T3JkZXJSZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJEhYKDnBvc2l0aW9uX3Rva2VuGAIgASgJEhgKEHdhaXRfZm9yX291dGNvbWUYAyABKAgiPAoQR2V0T3JkZXJSZXNwb25zZRIoCgVvcmRlchgBIAEoCzIZLmV2ZW50bWFsbC5vcmRlci52MS5PcmRlciJYChdMaXN0TWVtYmVyT3JkZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIWCg5wb3NpdGlvbl90b2tlbhgDIAEoCSJeChhMaXN0TWVtYmVyT3JkZXJzUmVzcG9uc2USKQoGb3JkZXJzGAEgAygLMhkuZXZlbnRtYWxsLm9yZGVyLnYxLk9yZGVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSqxAQoLT3JkZXJTdGF0dXMSHAoYT1JERVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFwoTT1JERVJfU1RBVFVTX1BMQUNFRBABEhoKFk9SREVSX1NUQVRVU19DT05GSVJNRUQQAhIZChVPUkRFUl9TVEFUVVNfUkVKRUNURUQQAxIaChZPUkRFUl9TVEFUVVNfQ0FOQ0VMTEVEEAQSGAoUT1JERVJfU1RBVFVTX1NISVBQRUQQBTLZAQoRT3JkZXJRdWVyeVNlcnZpY2USVQoIR2V0T3JkZXISIy5ldmVudG1hbGwub3JkZXIudjEuR2V0T3JkZXJSZXF1ZXN0GiQuZXZlbnRtYWxsLm9yZGVyLnYxLkdldE9yZGVyUmVzcG9uc2USbQoQTGlzdE1lbWJlck9yZGVycxIrLmV2ZW50bWFsbC5vcmRlci52MS5MaXN0TWVtYmVyT3JkZXJzUmVxdWVzdBosLmV2ZW50bWFsbC5vcmRlci52MS5MaXN0TWVtYmVyT3JkZXJzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message eventmall.order.v1.OrderLineView
@@ -162,6 +162,23 @@ export type GetOrderRequest = Message<"eventmall.order.v1.GetOrderRequest"> & {
    * @generated from field: string order_id = 1;
    */
   orderId: string;
+
+  /**
+   * A WriteResult.position_token (of PlaceOrder, CancelOrder, ShipOrder): wait (bounded; UNAVAILABLE
+   * after) until the order read model has applied that write, so a just-placed order is found.
+   *
+   * @generated from field: string position_token = 2;
+   */
+  positionToken: string;
+
+  /**
+   * Wait until the order has left PLACED (the stock reservation confirmed or rejected it, or it was
+   * cancelled), at most 10 s and a little less than the call's deadline; an order still PLACED
+   * then is answered as it is (ask again). Combine with position_token right after PlaceOrder.
+   *
+   * @generated from field: bool wait_for_outcome = 3;
+   */
+  waitForOutcome: boolean;
 };
 
 /**
@@ -205,6 +222,14 @@ export type ListMemberOrdersRequest = Message<"eventmall.order.v1.ListMemberOrde
    * @generated from field: string page_token = 2;
    */
   pageToken: string;
+
+  /**
+   * A WriteResult.position_token (e.g. of PlaceOrder): wait (bounded; UNAVAILABLE after) until the
+   * order read model has applied that write, so the page shows it.
+   *
+   * @generated from field: string position_token = 3;
+   */
+  positionToken: string;
 };
 
 /**
@@ -246,28 +271,36 @@ export enum OrderStatus {
   UNSPECIFIED = 0,
 
   /**
-   * Placed, stock reservation in progress.
+   * Placed, stock reservation in progress (PlaceOrder).
    *
    * @generated from enum value: ORDER_STATUS_PLACED = 1;
    */
   PLACED = 1,
 
   /**
+   * Every line's stock is reserved (the stock reservation process).
+   *
    * @generated from enum value: ORDER_STATUS_CONFIRMED = 2;
    */
   CONFIRMED = 2,
 
   /**
+   * A line could not be reserved; what was taken is given back (the stock reservation process).
+   *
    * @generated from enum value: ORDER_STATUS_REJECTED = 3;
    */
   REJECTED = 3,
 
   /**
+   * Cancelled by its member before shipping; its stock is given back (CancelOrder).
+   *
    * @generated from enum value: ORDER_STATUS_CANCELLED = 4;
    */
   CANCELLED = 4,
 
   /**
+   * Shipped by an admin; no longer cancellable (ShipOrder).
+   *
    * @generated from enum value: ORDER_STATUS_SHIPPED = 5;
    */
   SHIPPED = 5,
@@ -288,6 +321,9 @@ export const OrderStatusSchema: GenEnum<OrderStatus> = /*@__PURE__*/
  */
 export const OrderQueryService: GenService<{
   /**
+   * One order; with wait_for_outcome it answers once the order is decided (see "Order lifecycle"
+   * in the README).
+   *
    * @generated from rpc eventmall.order.v1.OrderQueryService.GetOrder
    */
   getOrder: {
