@@ -10,10 +10,10 @@ import {
   MemberRegisteredSchema,
   MemberWithdrawnSchema,
 } from "../../gen/eventmall/member/v1/events_pb";
-import { DomainRuleViolation, replay } from "../../src/kernel/decider";
-import { emailKey, holdsEmail, holdsLoginId, memberDecider, memberSnapshotCodec, type MemberCommand, type MemberEvent } from "../../src/member/decider";
+import { emailKey, holdsEmail, holdsLoginId, memberDecider, memberSnapshotCodec, type MemberCommand } from "../../src/member/decider";
 import { hashPassword, verifyPassword } from "../../src/member/password";
 import { isEmail } from "../../src/member/rules";
+import { deciderSpec, violationOf } from "../support/decider-spec";
 
 const memberId = "5f0c1e2d-3b4a-4c5d-8e6f-7a8b9c0d1e2f";
 const registeredAt = new Date("2026-01-02T03:04:05.678Z");
@@ -29,20 +29,8 @@ const registered = create(MemberRegisteredSchema, {
 });
 const withdrawn = create(MemberWithdrawnSchema, { memberId, withdrawnAt: timestampFromDate(now), withdrawnBy: memberId });
 
-function given(events: MemberEvent[]) {
-  const state = replay(memberDecider, memberDecider.initialState(), events);
-  return { state, when: (command: MemberCommand) => () => memberDecider.decide(command, state) };
-}
+const given = deciderSpec(memberDecider);
 
-function violationOf(decision: () => unknown): DomainRuleViolation {
-  try {
-    decision();
-  } catch (error) {
-    if (error instanceof DomainRuleViolation) return error;
-    throw error;
-  }
-  throw new Error("expected a DomainRuleViolation, got events");
-}
 
 const register = (overrides: Partial<Extract<MemberCommand, { type: "RegisterMember" }>> = {}): MemberCommand => ({
   type: "RegisterMember",

@@ -9,8 +9,8 @@ import {
   OrderRejectedSchema,
   OrderShippedSchema,
 } from "../../gen/eventmall/order/v1/events_pb";
-import { DomainRuleViolation, replay } from "../../src/kernel/decider";
-import { INT64_MAX, orderDecider, type OrderCommand, type OrderEvent } from "../../src/order/decider";
+import { INT64_MAX, orderDecider, type OrderCommand } from "../../src/order/decider";
+import { deciderSpec, violationOf } from "../support/decider-spec";
 
 const orderId = "5a1e2d3c-4b5a-4697-8877-665544332211";
 const memberId = "member-1";
@@ -46,20 +46,8 @@ const reject: OrderCommand = { type: "RejectOrder", orderId, reason: "INSUFFICIE
 const cancel: OrderCommand = { type: "CancelOrder", orderId, now };
 const ship: OrderCommand = { type: "ShipOrder", orderId, now };
 
-function given(events: OrderEvent[]) {
-  const state = replay(orderDecider, orderDecider.initialState(), events);
-  return { state, when: (command: OrderCommand) => () => orderDecider.decide(command, state) };
-}
+const given = deciderSpec(orderDecider);
 
-function violationOf(decision: () => unknown): DomainRuleViolation {
-  try {
-    decision();
-  } catch (error) {
-    if (error instanceof DomainRuleViolation) return error;
-    throw error;
-  }
-  throw new Error("expected a DomainRuleViolation, got events");
-}
 
 describe("PlaceOrder", () => {
   it("places an order with numbered lines, a copy of each name and price, line totals and the total", () => {

@@ -9,8 +9,9 @@ import {
   ProductNameChangedSchema,
   ProductPriceChangedSchema,
 } from "../../gen/eventmall/product/v1/events_pb";
-import { DomainRuleViolation, replay } from "../../src/kernel/decider";
+import { replay } from "../../src/kernel/decider";
 import { productDecider, type ProductCommand, type ProductEvent } from "../../src/product/decider";
+import { deciderSpec, violationOf } from "../support/decider-spec";
 
 const productId = "7c0b8f5e-2a43-4e8e-9d0b-6a3f1f0c2b11";
 const created = new Date("2026-01-02T03:04:05.678Z");
@@ -26,22 +27,8 @@ const productCreated = create(ProductCreatedSchema, {
   createdAt: timestampFromDate(created),
 });
 
-function given(events: ProductEvent[]) {
-  const state = replay(productDecider, productDecider.initialState(), events);
-  return {
-    when: (command: ProductCommand) => () => productDecider.decide(command, state),
-  };
-}
+const given = deciderSpec(productDecider);
 
-function violationOf(decision: () => unknown): DomainRuleViolation {
-  try {
-    decision();
-  } catch (error) {
-    if (error instanceof DomainRuleViolation) return error;
-    throw error;
-  }
-  throw new Error("expected a DomainRuleViolation, got events");
-}
 
 const createCommand = (overrides: Partial<Extract<ProductCommand, { type: "CreateProduct" }>> = {}): ProductCommand => ({
   type: "CreateProduct",

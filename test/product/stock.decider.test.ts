@@ -4,8 +4,8 @@ import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { ProductCreatedSchema, StockReleasedSchema, StockReservedSchema } from "../../gen/eventmall/product/v1/events_pb";
-import { DomainRuleViolation, replay } from "../../src/kernel/decider";
-import { productDecider, productSnapshotCodec, type ProductCommand, type ProductEvent } from "../../src/product/decider";
+import { productDecider, productSnapshotCodec, type ProductCommand } from "../../src/product/decider";
+import { deciderSpec, violationOf } from "../support/decider-spec";
 
 const productId = "7c0b8f5e-2a43-4e8e-9d0b-6a3f1f0c2b11";
 const orderId = "0b6c1d2e-3f40-4a5b-8c6d-7e8f9a0b1c2d";
@@ -28,20 +28,8 @@ const released = (line: number, quantity: bigint, order = orderId) =>
 const reserve = (line: number, quantity: bigint, order = orderId): ProductCommand => ({ type: "ReserveStock", productId, orderId: order, line, quantity, now });
 const release = (line: number, order = orderId): ProductCommand => ({ type: "ReleaseStock", productId, orderId: order, line, now });
 
-function given(events: ProductEvent[]) {
-  const state = replay(productDecider, productDecider.initialState(), events);
-  return { state, when: (command: ProductCommand) => () => productDecider.decide(command, state) };
-}
+const given = deciderSpec(productDecider);
 
-function violationOf(decision: () => unknown): DomainRuleViolation {
-  try {
-    decision();
-  } catch (error) {
-    if (error instanceof DomainRuleViolation) return error;
-    throw error;
-  }
-  throw new Error("expected a DomainRuleViolation, got events");
-}
 
 describe("ReserveStock", () => {
   it("takes stock for an order line", () => {
