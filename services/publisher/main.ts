@@ -60,7 +60,7 @@ const publisher = startPublisher({
   maxRetries: Math.max(1, config.publisher.maxRetries),
   retryBaseMs: config.publisher.retryBaseMs,
   maxBackoffMs: 10_000,
-  checkpointEveryMs: 200,
+  checkpointEveryMs: Math.max(10, config.publisher.checkpointEveryMs),
   logger: log,
   observer,
 });

@@ -104,6 +104,7 @@ export function loadConfig() {
       maxInFlight: intEnv("PUBLISHER_MAX_IN_FLIGHT", 256),
       maxRetries: intEnv("PUBLISHER_MAX_RETRIES", 5),
       retryBaseMs: intEnv("PUBLISHER_RETRY_BASE_MS", 100),
+      checkpointEveryMs: intEnv("PUBLISHER_CHECKPOINT_EVERY_MS", 200),
     },
     auth: {
       /** Empty: use (or create) <DATA_DIR>/token-secret. */

@@ -15,11 +15,13 @@ import type { ContextMapping, FirstEventReader, MappingOutcome } from "./mapping
 import { publishMessage } from "./publish";
 import { leaderLease, LostLeadership, parkEvent, readPublisherCheckpoint, writePublisherCheckpoint } from "./state";
 
-export type PublisherState = "standby" | "publishing" | "backing_off" | "stopped";
+export type PublisherState = "starting" | "standby" | "publishing" | "backing_off" | "stopped";
 
 export interface PublisherObserver {
   state(state: PublisherState, detail: string): void;
   published(count: number): void;
+  /** JetStream had the message already (a re-publish after a restart or takeover) and dropped it. */
+  duplicate(): void;
   retried(): void;
   parked(): void;
 }
@@ -52,7 +54,7 @@ export interface Publisher {
 export function startPublisher(options: PublisherOptions): Publisher {
   const { broker, logger } = options;
   const lease = leaderLease(broker.state, options.owner, options.leaseMs);
-  let state: PublisherState = "standby";
+  let state: PublisherState = "starting";
   let stopping = false;
   let wake: (() => void) | undefined;
   let stopRun: (() => void) | undefined;
@@ -131,6 +133,8 @@ async function runAsLeader(options: PublisherOptions, lease: ReturnType<typeof l
   const inFlight = new Set<Promise<unknown>>();
   const lastOfStream = new Map<string, Promise<unknown>>();
   const readFirst = firstEventReader(client);
+  let duplicates = 0;
+  logger.info({ checkpoint: checkpoint.position?.commit.toString() ?? "start" }, "publisher following $all");
 
   try {
     for await (const resolved of subscription) {
@@ -149,9 +153,12 @@ async function runAsLeader(options: PublisherOptions, lease: ReturnType<typeof l
       if (failure) break;
       const acked = prefix.pending(event.position);
       const publishing = publishMessage(broker.js, options.stream, outcome.subject, outcome.message, event, options.publishTimeoutMs).then(
-        () => {
+        (ack) => {
           acked();
-          options.observer?.published(1);
+          if (ack.duplicate) {
+            duplicates++;
+            options.observer?.duplicate();
+          } else options.observer?.published(1);
         },
         (error: unknown) => abort(error),
       );
@@ -171,7 +178,7 @@ async function runAsLeader(options: PublisherOptions, lease: ReturnType<typeof l
     if (!(failure instanceof LostLeadership)) await saveCheckpoint();
   }
   if (failure) throw failure;
-  logger.info({ checkpoint: written?.commit.toString() }, "publisher stopped following $all");
+  logger.info({ checkpoint: written?.commit.toString(), duplicatesDropped: duplicates }, "publisher stopped following $all");
 }
 
 /** Maps an event, retrying a throwing mapping with backoff; parks it after the last attempt. */

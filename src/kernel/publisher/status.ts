@@ -47,6 +47,7 @@ export function publisherMetrics(registry: Registry, read: () => Promise<Publish
   const published = new Counter({ name: "publisher_messages_published_total", help: "Integration messages JetStream acknowledged", registers: [registry] });
   const retried = new Counter({ name: "publisher_mapping_retries_total", help: "Mapping attempts retried after a throw", registers: [registry] });
   const parked = new Counter({ name: "publisher_parked_total", help: "Events parked after their mapping's last attempt", registers: [registry] });
+  const duplicates = new Counter({ name: "publisher_duplicates_dropped_total", help: "Re-published messages JetStream dropped by Nats-Msg-Id", registers: [registry] });
   const leading = new Gauge({ name: "publisher_leading", help: "1 while this replica holds the lease and publishes", registers: [registry] });
   const backingOff = new Gauge({ name: "publisher_backing_off", help: "1 while the broker or store is failing and the publisher waits to retry", registers: [registry] });
   let measuring: Promise<PublisherStatus> | undefined;
@@ -73,6 +74,7 @@ export function publisherMetrics(registry: Registry, read: () => Promise<Publish
       backingOff.set(state === "backing_off" ? 1 : 0);
     },
     published: (count) => published.inc(count),
+    duplicate: () => duplicates.inc(),
     retried: () => retried.inc(),
     parked: () => parked.inc(),
   };
