@@ -11,6 +11,7 @@ import { readProjectionStatus } from "../src/kernel/projection-status";
 import { openReadDb } from "../src/kernel/read-db";
 import { rebuildProjection } from "../src/kernel/rebuild";
 import { projections } from "../services/projector/projections";
+import { publisherStatusLine } from "../services/publisher/status-line";
 
 const USAGE = "usage: npm run projections -- status | list | rebuild <name>";
 
@@ -52,6 +53,7 @@ async function status(): Promise<number> {
       detail: r.detail,
     }));
     printTable(rows);
+    console.log(await publisherStatusLine(config, client));
     return 0;
   } finally {
     await client.dispose();

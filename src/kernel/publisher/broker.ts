@@ -67,18 +67,19 @@ export function stateBucket(stream: string): string {
  * configuration error), then creates or updates the stream. A stream the broker refuses (e.g. its
  * subjects overlap another stream's) is a PublisherConfigurationError.
  */
-export async function openBroker(settings: BrokerSettings, name: string): Promise<Broker> {
+export async function openBroker(settings: BrokerSettings, name: string, options: { ensureStream?: boolean; waitForBroker?: boolean } = {}): Promise<Broker> {
   validateBrokerSettings(settings);
   const nc = await connect({
     servers: settings.url.split(",").map((server) => server.trim()),
     name,
-    waitOnFirstConnect: true,
+    waitOnFirstConnect: options.waitForBroker !== false,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
   });
   try {
     const jsm = await jetstreamManager(nc);
-    await ensureStream(jsm, settings);
+    // Operator tools (status, replay) only look: they leave the stream's settings to the publisher.
+    if (options.ensureStream !== false) await ensureStream(jsm, settings);
     const state = await new Kvm(nc).create(stateBucket(settings.stream), { history: 1, storage: StorageType.File });
     return { nc, js: jetstream(nc), jsm, state, close: () => nc.drain() };
   } catch (error) {
