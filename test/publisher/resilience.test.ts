@@ -2,11 +2,13 @@
 // replicas at once, bad configuration. Each test has its own JetStream stream and subject prefix.
 import net from "node:net";
 import { randomUUID } from "node:crypto";
-import { EventStoreDBClient } from "@eventstore/db-client";
+import { EventStoreDBClient, jsonEvent } from "@eventstore/db-client";
+import * as order from "../../gen/eventmall/order/v1/events_pb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import * as product from "../../gen/eventmall/product/v1/events_pb";
 import { openBroker } from "../../src/kernel/publisher/broker";
-import { readPublisherStatus } from "../../src/kernel/publisher/status";
+import { listParked } from "../../src/kernel/publisher/state";
+import { readPublisherStatus, replayParked } from "../../src/kernel/publisher/status";
 import { integrationMappings } from "../../services/publisher/mappings";
 import { startService, type ServiceProcess } from "../support/processes";
 import { appendDomainEvents, eventually, jetStreamFixture, NATS_URL, orderAndUniqueness, type JetStreamFixture } from "./fixtures";
@@ -134,6 +136,26 @@ describe("publisher resilience", () => {
     await expectAllOnceInOrder(f, ids);
     const standby = [a, b].filter((p) => p.lines.some((line) => line.includes('"msg":"publisher standby"')));
     expect(standby.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it("parks an event whose mapping keeps throwing, publishes the rest, and keeps it parked while a replay still fails", async () => {
+    fixture = await jetStreamFixture();
+    const f = fixture;
+    const orderId = randomUUID();
+    const poison = jsonEvent({ id: randomUUID(), type: "eventmall.order.v1.OrderPlaced", data: { orderId, total: "not a number" } });
+    await client.appendToStream(`order-${orderId}`, [poison]);
+    const [cancelled] = await appendDomainEvents(client, `order-${orderId}`, [{ schema: order.OrderCancelledSchema, init: { orderId } }]);
+    publisher(f.env(connectionString, { PUBLISHER_MAX_RETRIES: "2" }));
+    await eventually(async () => (await publishedIds(f)).includes(cancelled!), 20_000, "the event after the poison one");
+    const broker = await openBroker({ url: NATS_URL, stream: f.stream, subjectPrefix: f.subjectPrefix, maxAgeMs: 0, duplicateWindowMs: 120_000, retention: "limits" }, "test parked", { ensureStream: false });
+    cleanups.push(() => broker.close());
+    const parked = await listParked(broker.state);
+    expect(parked.map((p) => [p.eventId, p.streamId, p.revision])).toEqual([[poison.id, `order-${orderId}`, "0"]]);
+    expect(parked[0]!.error).toMatch(/total/);
+    expect((await readPublisherStatus(client, broker, integrationMappings)).parked).toBe(1);
+    expect(await replayParked(client, broker, f.stream, f.subjectPrefix, integrationMappings)).toMatchObject({ published: 0, failed: [{ eventId: poison.id }] });
+    expect(await listParked(broker.state)).toHaveLength(1);
+    expect((await publishedIds(f)).includes(poison.id)).toBe(false);
   });
 
   it("refuses bad configuration with one clear error instead of a crash loop", async () => {
