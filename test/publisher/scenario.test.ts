@@ -77,6 +77,9 @@ describe("publisher scenario", () => {
 
     expect(messages.map((m) => m.msgId).sort()).toEqual([...expected].sort());
     expect(orderAndUniqueness(messages)).toEqual({ duplicates: 0, outOfOrder: [] });
+    // Stronger than per aggregate: the stream holds the events in $all order.
+    const positions = messages.map((m) => BigInt(m.headers["Eventmall-Commit-Position"]!));
+    expect(positions).toEqual([...positions].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
     const p = f.subjectPrefix;
     expect(messages.map((m) => `${m.subject} ${m.sourceStream.split("-")[0]}`)).toEqual(
       expect.arrayContaining([

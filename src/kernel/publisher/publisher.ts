@@ -4,6 +4,13 @@
 // failure ends the run: it backs off and starts again from the checkpoint (re-publishes are
 // dropped by JetStream's Nats-Msg-Id deduplication), so nothing is skipped and at most
 // `maxInFlight` publishes are held in memory.
+//
+// Order: publishes are pipelined, and each one carries Nats-Expected-Last-Msg-Id = the id of the
+// message published before it. JetStream stores a message only if the stream's last message is
+// that one, so a message whose predecessor was lost (a write into a dying connection, a rejected
+// publish) is refused too, and the run restarts from the checkpoint: the stream holds events in
+// $all order, hence every aggregate's events in revision order, whatever the failures. JetStream
+// checks duplicates first, so re-publishes after a restart are acknowledged as duplicates.
 import { START, excludeSystemEvents, type EventStoreDBClient } from "@eventstore/db-client";
 import { LRUCache } from "lru-cache";
 import type { Logger } from "pino";
@@ -12,7 +19,7 @@ import type { ProjectedEvent } from "../projector-checkpoint";
 import { AckedPrefix } from "./acked-prefix";
 import type { Broker } from "./broker";
 import type { ContextMapping, FirstEventReader, MappingOutcome } from "./mapping";
-import { publishMessage } from "./publish";
+import { lastMessageId, publishMessage } from "./publish";
 import { leaderLease, LostLeadership, parkEvent, readPublisherCheckpoint, writePublisherCheckpoint } from "./state";
 
 export type PublisherState = "starting" | "standby" | "publishing" | "backing_off" | "stopped";
@@ -109,6 +116,7 @@ export function startPublisher(options: PublisherOptions): Publisher {
 async function runAsLeader(options: PublisherOptions, lease: ReturnType<typeof leaderLease>, onStop: (stop: () => void) => void): Promise<void> {
   const { client, broker, logger } = options;
   const checkpoint = await readPublisherCheckpoint(broker.state);
+  let previousId = await lastMessageId(broker.jsm, options.stream);
   let revision = checkpoint.revision;
   let written = checkpoint.position;
   const prefix = new AckedPrefix(checkpoint.position);
@@ -131,7 +139,6 @@ async function runAsLeader(options: PublisherOptions, lease: ReturnType<typeof l
   const renewTimer = setInterval(() => void lease.renew().catch(abort), options.leaseMs / 3);
   const saveTimer = setInterval(() => void saveCheckpoint(), options.checkpointEveryMs);
   const inFlight = new Set<Promise<unknown>>();
-  const lastOfStream = new Map<string, Promise<unknown>>();
   const readFirst = firstEventReader(client);
   let duplicates = 0;
   logger.info({ checkpoint: checkpoint.position?.commit.toString() ?? "start" }, "publisher following $all");
@@ -147,12 +154,10 @@ async function runAsLeader(options: PublisherOptions, lease: ReturnType<typeof l
         prefix.passed(event.position);
         continue;
       }
-      // Per-aggregate order: an event goes out only after its stream's previous one is stored.
-      await lastOfStream.get(event.streamId);
       while (inFlight.size >= options.maxInFlight) await Promise.race(inFlight);
       if (failure) break;
       const acked = prefix.pending(event.position);
-      const publishing = publishMessage(broker.js, options.stream, outcome.subject, outcome.message, event, options.publishTimeoutMs).then(
+      const publishing = publishMessage(broker.js, options.stream, outcome.subject, outcome.message, event, options.publishTimeoutMs, previousId).then(
         (ack) => {
           acked();
           if (ack.duplicate) {
@@ -162,12 +167,9 @@ async function runAsLeader(options: PublisherOptions, lease: ReturnType<typeof l
         },
         (error: unknown) => abort(error),
       );
+      previousId = event.id;
       inFlight.add(publishing);
-      lastOfStream.set(event.streamId, publishing);
-      void publishing.finally(() => {
-        inFlight.delete(publishing);
-        if (lastOfStream.get(event.streamId) === publishing) lastOfStream.delete(event.streamId);
-      });
+      void publishing.finally(() => inFlight.delete(publishing));
     }
   } catch (error) {
     abort(error);
