@@ -14,6 +14,7 @@ import { openReadDb } from "../src/kernel/read-db";
 import { rebuildProjection } from "../src/kernel/rebuild";
 import { verifyProjection } from "../src/kernel/verify";
 import { projections } from "../services/projector/projections";
+import { publisherStatusLine } from "../services/publisher/status-line";
 
 const USAGE = "usage: npm run projections -- status | list | rebuild <name> | verify <name>|--all";
 
@@ -58,6 +59,7 @@ async function status(): Promise<number> {
       detail: r.detail,
     }));
     printTable(rows);
+    console.log(await publisherStatusLine(config, client));
     return 0;
   } finally {
     await client.dispose();

@@ -37,6 +37,14 @@ export const eventmallProcesses: ChildSpec[] = [
   }),
 ];
 
+/** Started after the others when a broker is configured (NATS_URL). */
+export const publisherProcess: ChildSpec = service("publisher", "services/publisher/main.ts", /"msg":"publisher configured"/, { env: useStartedEventStore });
+
+/** The processes `npm start` runs in this environment. */
+export function processesFor(env: NodeJS.ProcessEnv): ChildSpec[] {
+  return env.NATS_URL ? [...eventmallProcesses, publisherProcess] : eventmallProcesses;
+}
+
 export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   output?: (line: string) => void;
@@ -59,7 +67,7 @@ export async function startEventmall(options: StartOptions = {}): Promise<Superv
   const printed = migrated.stdout.split("\n").filter((l) => l.trim());
   for (const line of withMigrationsFolder(printed, migrated.stderr)) output(`[migrate] ${line}`);
   return startSupervisor({
-    children: eventmallProcesses,
+    children: processesFor(env),
     env,
     cwd: repoRoot,
     output,
@@ -94,6 +102,9 @@ async function main(): Promise<void> {
       `  event store      ${suite.addresses.eventstore}`,
       `  command service  ${suite.addresses.command}   (gRPC, gRPC-Web, Connect; reflection on)`,
       `  query service    ${suite.addresses.query}   (gRPC, gRPC-Web, Connect; reflection on)`,
+      process.env.NATS_URL
+        ? `  publisher        integration events to NATS ${process.env.NATS_URL} (npm run publisher -- status)`
+        : "  publisher        off: set NATS_URL (e.g. nats://127.0.0.1:4222) to publish integration events to NATS JetStream",
       "Ctrl-C stops everything.",
       "",
     ].join("\n"),

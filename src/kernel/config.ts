@@ -22,6 +22,11 @@ function listEnv(name: string, fallback: string): string[] {
     .filter((item) => item !== "");
 }
 
+function oneOf<const T extends readonly string[]>(name: string, value: string, allowed: T): T[number] {
+  if (!allowed.includes(value)) throw new Error(`${name} must be one of ${allowed.join(", ")}, got "${value}"`);
+  return value;
+}
+
 function tlsFiles(certFile: string, keyFile: string): { certFile: string; keyFile: string } | undefined {
   if (certFile === "" && keyFile === "") return undefined;
   if (certFile === "" || keyFile === "") throw new Error("GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE must be set together");
@@ -78,6 +83,7 @@ export function loadConfig() {
       command: intEnv("COMMAND_METRICS_PORT", 0),
       query: intEnv("QUERY_METRICS_PORT", 0),
       projector: intEnv("PROJECTOR_METRICS_PORT", 0),
+      publisher: intEnv("PUBLISHER_METRICS_PORT", 0),
     },
     /** Both set: the command and query services serve gRPC over TLS with this certificate (PEM). */
     grpcTls: tlsFiles(env("GRPC_TLS_CERT_FILE", ""), env("GRPC_TLS_KEY_FILE", "")),
@@ -91,6 +97,20 @@ export function loadConfig() {
       retryBaseMs: intEnv("PROJECTOR_RETRY_BASE_MS", 100),
       /** Port of a grpc.health.v1-only server for orchestrators' health checks; empty = none. */
       healthPort: env("PROJECTOR_HEALTH_PORT", "") === "" ? undefined : intEnv("PROJECTOR_HEALTH_PORT", 0),
+    },
+    /** Integration events to NATS JetStream (src/kernel/publisher); no NATS_URL = no publisher. */
+    publisher: {
+      natsUrl: env("NATS_URL", ""),
+      stream: env("PUBLISHER_STREAM", "EVENTMALL"),
+      subjectPrefix: env("PUBLISHER_SUBJECT_PREFIX", "eventmall"),
+      maxAgeMs: intEnv("PUBLISHER_MAX_AGE_MS", 7 * 24 * 3600_000),
+      duplicateWindowMs: intEnv("PUBLISHER_DUPLICATE_WINDOW_MS", 120_000),
+      retention: oneOf("PUBLISHER_RETENTION", env("PUBLISHER_RETENTION", "limits"), ["limits", "interest", "workqueue"] as const),
+      leaseMs: intEnv("PUBLISHER_LEASE_MS", 10_000),
+      maxInFlight: intEnv("PUBLISHER_MAX_IN_FLIGHT", 256),
+      maxRetries: intEnv("PUBLISHER_MAX_RETRIES", 5),
+      retryBaseMs: intEnv("PUBLISHER_RETRY_BASE_MS", 100),
+      checkpointEveryMs: intEnv("PUBLISHER_CHECKPOINT_EVERY_MS", 200),
     },
     auth: {
       /** Empty: use (or create) <DATA_DIR>/token-secret. */

@@ -23,11 +23,11 @@ interface Service {
 const compose = parse(readFileSync(path.join(root, "docker-compose.yml"), "utf8"), { merge: true }) as { services: Record<string, Service> };
 const services = compose.services;
 const eventStoreNodes = ["esdb-1", "esdb-2", "esdb-3"];
-const eventmallServices = ["migrate", "command", "projector", "query"];
+const eventmallServices = ["migrate", "command", "projector", "query", "publisher"];
 
 describe("docker-compose.yml", () => {
   it("has the cluster, PostgreSQL and the services", () => {
-    expect(Object.keys(services).sort()).toEqual([...eventStoreNodes, "postgres", ...eventmallServices].sort());
+    expect(Object.keys(services).sort()).toEqual([...eventStoreNodes, "postgres", "nats", ...eventmallServices].sort());
   });
 
   it("runs a 3-node EventStoreDB cluster that gossips with the other two nodes", () => {
@@ -47,7 +47,7 @@ describe("docker-compose.yml", () => {
     for (const name of eventmallServices) {
       expect(services[name]!.build, name).toBe(".");
     }
-    for (const name of ["command", "projector", "query"]) {
+    for (const name of ["command", "projector", "query", "publisher"]) {
       const entry = services[name]!.command!.at(-1)!;
       expect(entry).toBe(`services/${name}/main.ts`);
       expect(packageJson.scripts[`service:${name}`]).toContain(entry);
@@ -59,6 +59,14 @@ describe("docker-compose.yml", () => {
     expect(services.command!.deploy?.replicas).toBe(2);
     expect(services.projector!.deploy?.replicas).toBe(2);
     expect(services.query!.deploy?.replicas ?? 1).toBeGreaterThanOrEqual(1);
+  });
+
+  it("runs NATS with JetStream and points two publisher replicas at it", () => {
+    expect(services.nats!.image).toMatch(/^nats:/);
+    expect(services.nats!.command).toContain("-js");
+    expect(services.publisher!.environment?.NATS_URL).toBe("nats://nats:4222");
+    expect(services.publisher!.depends_on?.nats).toEqual({ condition: "service_healthy" });
+    expect(services.publisher!.deploy?.replicas).toBe(2);
   });
 
   it("checks the services' health over grpc.health.v1 on the ports they listen on", () => {

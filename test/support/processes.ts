@@ -25,7 +25,7 @@ export interface ServiceProcess {
 // Settings from the developer's shell that would point a test process at real files or servers.
 const INHERITED = ["READ_DATABASE_URL", "EVENTSTORE_DATA_FILE", "EVENTSTORE_IN_MEMORY", "EVENTSTORE_CONNECTION_STRING", "EVENTSTORE_HOST", "EVENTSTORE_INSECURE_BIND_ANY", "EVENTMALL_HOST", "GRPC_TLS_CERT_FILE", "GRPC_TLS_KEY_FILE"];
 
-export function startService(name: "eventstore" | "command" | "query" | "projector", env: Record<string, string>, args: string[] = []): ServiceProcess {
+export function startService(name: "eventstore" | "command" | "query" | "projector" | "publisher", env: Record<string, string>, args: string[] = []): ServiceProcess {
   const base: NodeJS.ProcessEnv = { ...process.env };
   for (const key of INHERITED) delete base[key];
   // Nothing a test starts writes under the repository's ./data.
