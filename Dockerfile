@@ -9,7 +9,7 @@ ENV CHECKPOINT_DISABLE=1
 # postinstall generates both Prisma clients, which needs the schemas and prisma.config.ts.
 COPY package.json package-lock.json prisma.config.ts ./
 COPY prisma ./prisma
-COPY src/kernel/config.ts src/kernel/network.ts ./src/kernel/
+COPY src/kernel/process/config.ts src/kernel/process/network.ts ./src/kernel/process/
 RUN npm ci --no-audit --no-fund
 COPY . .
 ENV NODE_ENV=production \

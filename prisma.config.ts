@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { defineConfig } from "prisma/config";
-import { loadConfig } from "./src/kernel/config";
+import { loadConfig } from "./src/kernel/process/config";
 
 // These machines cannot download Prisma's native schema engine; a stand-in sits beside the repo
 // (shared/tools/prisma-offline). Elsewhere the file is absent and stock Prisma is used.

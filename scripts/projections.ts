@@ -6,13 +6,13 @@
 //   list            the projections and their tables
 // Settings come from the environment like every process (EVENTSTORE_CONNECTION_STRING, READ_DATABASE_URL).
 import { SingleBar, Presets } from "cli-progress";
-import type { CatchUpProgress } from "../src/kernel/catch-up";
-import { loadConfig } from "../src/kernel/config";
-import { createEventStoreClient } from "../src/kernel/event-store";
-import { readProjectionStatus } from "../src/kernel/projection-status";
-import { openReadDb } from "../src/kernel/read-db";
-import { rebuildProjection } from "../src/kernel/rebuild";
-import { verifyProjection } from "../src/kernel/verify";
+import type { CatchUpProgress } from "../src/kernel/read/catch-up";
+import { loadConfig } from "../src/kernel/process/config";
+import { createEventStoreClient } from "../src/kernel/write/event-store";
+import { readProjectionStatus } from "../src/kernel/read/projection-status";
+import { openReadDb } from "../src/kernel/read/read-db";
+import { rebuildProjection } from "../src/kernel/read/rebuild";
+import { verifyProjection } from "../src/kernel/read/verify";
 import { projections } from "../services/projector/projections";
 import { publisherStatusLine } from "../services/publisher/status-line";
 

@@ -3,8 +3,8 @@
 //   parked   the parked events (mapping kept throwing) with their errors
 //   replay   map and publish every parked event again (same Nats-Msg-Id); unpark those that went out
 // Settings come from the environment like the publisher's (NATS_URL, PUBLISHER_STREAM, ...).
-import { loadConfig } from "../src/kernel/config";
-import { createEventStoreClient } from "../src/kernel/event-store";
+import { loadConfig } from "../src/kernel/process/config";
+import { createEventStoreClient } from "../src/kernel/write/event-store";
 import { openBroker, type Broker } from "../src/kernel/publisher/broker";
 import { listParked } from "../src/kernel/publisher/state";
 import { replayParked } from "../src/kernel/publisher/status";

@@ -1,6 +1,6 @@
 // `npm start`: the whole suite on one machine — embedded event store, command service, projector,
 // query service — as separate processes, after applying the read database's migrations.
-// Settings come from the environment (src/kernel/config.ts): DATA_DIR, EVENTSTORE_PORT, COMMAND_PORT,
+// Settings come from the environment (src/kernel/process/config.ts): DATA_DIR, EVENTSTORE_PORT, COMMAND_PORT,
 // QUERY_PORT, ... ; port 0 picks free ports (the command service and projector are told where the
 // event store actually listens).
 import { execFile } from "node:child_process";
@@ -8,7 +8,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { startSupervisor, type ChildSpec, type Supervisor } from "../src/kernel/supervisor";
+import { startSupervisor, type ChildSpec, type Supervisor } from "../src/kernel/process/supervisor";
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
 

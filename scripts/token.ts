@@ -4,8 +4,8 @@
 //   npm run token -- --role reports [--subject NAME] [--ttl SECONDS]   (report readers, no admin rights)
 // prints the token on stdout (its expiry goes to stderr), ready for `authorization: Bearer <token>`.
 import { parseArgs } from "node:util";
-import { ADMIN_ROLE, createTokenService } from "../src/kernel/auth";
-import { loadConfig } from "../src/kernel/config";
+import { ADMIN_ROLE, createTokenService } from "../src/kernel/auth/auth";
+import { loadConfig } from "../src/kernel/process/config";
 import { REPORTS_ROLE } from "../src/report/queries";
 
 const USAGE = "usage: npm run token -- (--admin | --role reports) [--subject NAME] [--ttl SECONDS]";

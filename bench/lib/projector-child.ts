@@ -3,8 +3,8 @@
 // (monotonicMs: CLOCK_MONOTONIC on Linux, so the parent's clock reads the same).
 import { EventStoreDBClient } from "@eventstore/db-client";
 import pino from "pino";
-import { startProjector } from "../../src/kernel/projector";
-import { openReadDb } from "../../src/kernel/read-db";
+import { startProjector } from "../../src/kernel/read/projector";
+import { openReadDb } from "../../src/kernel/read/read-db";
 import { productProjection } from "../../src/product/projection";
 import { monotonicMs } from "./processes";
 

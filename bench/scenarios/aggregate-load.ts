@@ -4,9 +4,9 @@
 // repository is given no snapshot codec, so it reads every event.
 import { randomUUID } from "node:crypto";
 import { EventStoreDBClient } from "@eventstore/db-client";
-import { DEFAULT_SNAPSHOT_EVERY } from "../../src/kernel/config";
-import { EventCodec, type EventMetadata } from "../../src/kernel/event-codec";
-import { AggregateRepository } from "../../src/kernel/repository";
+import { DEFAULT_SNAPSHOT_EVERY } from "../../src/kernel/process/config";
+import { EventCodec, type EventMetadata } from "../../src/kernel/write/event-codec";
+import { AggregateRepository } from "../../src/kernel/write/repository";
 import { productAggregate, productDecider, type ProductCommand, type ProductEvent, type ProductState } from "../../src/product/decider";
 import { timeRuns, type LatencySummary } from "../lib/histogram";
 

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { EventStoreDBClient, jsonEvent } from "@eventstore/db-client";
 import { Health } from "../../gen/grpc/health/v1/health_pb";
 import { ProductCommandService } from "../../gen/eventmall/product/v1/commands_pb";
-import { ADMIN_ROLE, createTokenService } from "../../src/kernel/auth";
+import { ADMIN_ROLE, createTokenService } from "../../src/kernel/auth/auth";
 import { freePort, gcBetween, readGcPauses, type GcPauses } from "../lib/gc-metrics";
 import { unaryCaller } from "../lib/grpc-unary";
 import { closedLoop, openLoop, type LoadResult } from "../lib/load";

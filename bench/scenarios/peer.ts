@@ -9,7 +9,7 @@ import { getSQLiteEventStore } from "@event-driven-io/emmett-sqlite";
 import { toJson } from "@bufbuild/protobuf";
 import { EventStoreDBClient, jsonEvent, type JSONType } from "@eventstore/db-client";
 import pg from "pg";
-import { EventCodec } from "../../src/kernel/event-codec";
+import { EventCodec } from "../../src/kernel/write/event-codec";
 import { productAggregate, productDecider, type ProductEvent, type ProductState } from "../../src/product/decider";
 import { timeRuns, type LatencySummary } from "../lib/histogram";
 import { closedLoop, type LoadResult } from "../lib/load";

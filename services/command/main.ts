@@ -1,14 +1,14 @@
 // The command service process: `npm run service:command`.
 import { pino } from "pino";
-import { loadConfig, type Config } from "../../src/kernel/config";
-import { createTokenService, refusingRevoked } from "../../src/kernel/auth";
-import { createEventStoreClient } from "../../src/kernel/event-store";
-import { serveMetricsIfConfigured } from "../../src/kernel/metrics";
-import { openReadDb, type ReadDb } from "../../src/kernel/read-db";
+import { loadConfig, type Config } from "../../src/kernel/process/config";
+import { createTokenService, refusingRevoked } from "../../src/kernel/auth/auth";
+import { createEventStoreClient } from "../../src/kernel/write/event-store";
+import { serveMetricsIfConfigured } from "../../src/kernel/process/metrics";
+import { openReadDb, type ReadDb } from "../../src/kernel/read/read-db";
 import { startWithdrawnMemberRevocations } from "../../src/member/revocation";
 import { startCommandServer } from "./server";
-import { stopOnSignals } from "../../src/kernel/shutdown";
-import { portInUseHint } from "../../src/kernel/port-in-use";
+import { stopOnSignals } from "../../src/kernel/process/shutdown";
+import { portInUseHint } from "../../src/kernel/process/port-in-use";
 
 const logger = pino({ name: "command", level: loadConfig().logLevel });
 

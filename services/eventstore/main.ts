@@ -1,14 +1,14 @@
 // `npm run eventstore`: the embedded EventStoreDB-compatible store as a process.
-// Flags override the environment (src/kernel/config.ts): --host, --port (0 = random), --data-file, --in-memory.
+// Flags override the environment (src/kernel/process/config.ts): --host, --port (0 = random), --data-file, --in-memory.
 import { parseArgs } from "node:util";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { loadConfig } from "../../src/kernel/config";
-import { serveMetricsIfConfigured } from "../../src/kernel/metrics";
-import { isLoopbackHost } from "../../src/kernel/network";
+import { loadConfig } from "../../src/kernel/process/config";
+import { serveMetricsIfConfigured } from "../../src/kernel/process/metrics";
+import { isLoopbackHost } from "../../src/kernel/process/network";
 import { ExposedWithoutAuthentication, INSECURE_BIND_ANY_SETTING, startEventStore } from "./server";
 import { DURABILITY } from "./sqlite-store";
-import { portInUseHint } from "../../src/kernel/port-in-use";
+import { portInUseHint } from "../../src/kernel/process/port-in-use";
 
 /** Exit code of a refused configuration (bad flags, unsafe address), as for usage errors. */
 const EXIT_CONFIGURATION = 2;

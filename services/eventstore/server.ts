@@ -8,9 +8,9 @@ import { serverFeaturesService, type RegisteredService } from "./grpc/server-fea
 import { persistentSubscriptionsService } from "./persistent";
 import type { GroupLogger } from "./persistent/group";
 import { rejectUnparsableRequests, tolerantDeserializers } from "./grpc/unparsable-requests";
-import { dialableHost, isLoopbackHost, urlHost } from "../../src/kernel/network";
+import { dialableHost, isLoopbackHost, urlHost } from "../../src/kernel/process/network";
 
-/** The configuration setting that allows listening beyond loopback (src/kernel/config.ts). */
+/** The configuration setting that allows listening beyond loopback (src/kernel/process/config.ts). */
 export const INSECURE_BIND_ANY_SETTING = "EVENTSTORE_INSECURE_BIND_ANY";
 
 /**

@@ -1,15 +1,15 @@
 // Projector process (npm run service:projector): keeps the read database up to date from $all.
 import pino from "pino";
-import { loadConfig } from "../../src/kernel/config";
-import { createEventStoreClient } from "../../src/kernel/event-store";
+import { loadConfig } from "../../src/kernel/process/config";
+import { createEventStoreClient } from "../../src/kernel/write/event-store";
 import { projectionHealthObserver } from "../../src/kernel/grpc/health";
 import { startGrpcServer } from "../../src/kernel/grpc/server";
-import { observeAll, projectionMetrics, serveMetricsIfConfigured } from "../../src/kernel/metrics";
-import { ProjectionStatusRecorder } from "../../src/kernel/projection-status";
-import { startProjector } from "../../src/kernel/projector";
-import { openReadDb } from "../../src/kernel/read-db";
+import { observeAll, projectionMetrics, serveMetricsIfConfigured } from "../../src/kernel/process/metrics";
+import { ProjectionStatusRecorder } from "../../src/kernel/read/projection-status";
+import { startProjector } from "../../src/kernel/read/projector";
+import { openReadDb } from "../../src/kernel/read/read-db";
 import { projections, reactors } from "./projections";
-import { stopOnSignals } from "../../src/kernel/shutdown";
+import { stopOnSignals } from "../../src/kernel/process/shutdown";
 
 const config = loadConfig();
 const log = pino({ name: "projector", level: config.logLevel });

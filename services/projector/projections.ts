@@ -1,8 +1,8 @@
 // Every read model the projector process keeps up to date, and every process manager it runs:
 // a context adds its projection or reactor here.
 import type { EventStoreDBClient } from "@eventstore/db-client";
-import type { Projection, Reactor } from "../../src/kernel/projector";
-import { AggregateRepository, type RepositoryOptions } from "../../src/kernel/repository";
+import type { Projection, Reactor } from "../../src/kernel/read/projector";
+import { AggregateRepository, type RepositoryOptions } from "../../src/kernel/write/repository";
 import { memberProjection } from "../../src/member/projection";
 import { orderAggregate } from "../../src/order/decider";
 import { orderProjection } from "../../src/order/projection";

@@ -3,13 +3,13 @@
 import { randomBytes } from "node:crypto";
 import os from "node:os";
 import pino from "pino";
-import { loadConfig, type Config } from "../../src/kernel/config";
-import { createEventStoreClient } from "../../src/kernel/event-store";
-import { serveMetricsIfConfigured } from "../../src/kernel/metrics";
+import { loadConfig, type Config } from "../../src/kernel/process/config";
+import { createEventStoreClient } from "../../src/kernel/write/event-store";
+import { serveMetricsIfConfigured } from "../../src/kernel/process/metrics";
 import { openBroker, PublisherConfigurationError, validateBrokerSettings, type BrokerSettings } from "../../src/kernel/publisher/broker";
 import { startPublisher } from "../../src/kernel/publisher/publisher";
 import { publisherMetrics, readPublisherStatus } from "../../src/kernel/publisher/status";
-import { stopOnSignals } from "../../src/kernel/shutdown";
+import { stopOnSignals } from "../../src/kernel/process/shutdown";
 import { integrationMappings } from "./mappings";
 
 const log = pino({ name: "publisher", level: process.env.LOG_LEVEL || "info" });

@@ -1,6 +1,6 @@
 // One line on the publisher for operator tools (npm run publisher -- status, npm run projections -- status).
 import type { EventStoreDBClient } from "@eventstore/db-client";
-import type { Config } from "../../src/kernel/config";
+import type { Config } from "../../src/kernel/process/config";
 import { openBroker } from "../../src/kernel/publisher/broker";
 import { formatPublisherStatus, readPublisherStatus } from "../../src/kernel/publisher/status";
 import { integrationMappings } from "./mappings";

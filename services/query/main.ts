@@ -1,14 +1,14 @@
 // Query service process (npm run service:query): serves reads from the read database.
 import pino from "pino";
-import { createTokenService, refusingRevoked } from "../../src/kernel/auth";
-import { loadConfig } from "../../src/kernel/config";
-import { createEventStoreClient } from "../../src/kernel/event-store";
-import { serveMetricsIfConfigured } from "../../src/kernel/metrics";
-import { openReadDb } from "../../src/kernel/read-db";
+import { createTokenService, refusingRevoked } from "../../src/kernel/auth/auth";
+import { loadConfig } from "../../src/kernel/process/config";
+import { createEventStoreClient } from "../../src/kernel/write/event-store";
+import { serveMetricsIfConfigured } from "../../src/kernel/process/metrics";
+import { openReadDb } from "../../src/kernel/read/read-db";
 import { startWithdrawnMemberRevocations } from "../../src/member/revocation";
 import { startQueryServer } from "./server";
-import { stopOnSignals } from "../../src/kernel/shutdown";
-import { portInUseHint } from "../../src/kernel/port-in-use";
+import { stopOnSignals } from "../../src/kernel/process/shutdown";
+import { portInUseHint } from "../../src/kernel/process/port-in-use";
 
 const config = loadConfig();
 const log = pino({ name: "query", level: config.logLevel });

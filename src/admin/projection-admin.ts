@@ -13,12 +13,12 @@ import {
   type ParkedEvent,
   type ReplayedEvent,
 } from "../../gen/eventmall/admin/v1/admin_pb";
-import { ADMIN_ROLE, authenticate, requireRole, type TokenService } from "../kernel/auth";
+import { ADMIN_ROLE, authenticate, requireRole, type TokenService } from "../kernel/auth/auth";
 import { invalidArgument, notFound } from "../kernel/grpc/errors";
-import { parkedCount, readProjectionStatus } from "../kernel/projection-status";
-import { groupName, type Projection } from "../kernel/projector";
-import { readCheckpoint } from "../kernel/projector-checkpoint";
-import type { ReadDb } from "../kernel/read-db";
+import { parkedCount, readProjectionStatus } from "../kernel/read/projection-status";
+import { groupName, type Projection } from "../kernel/read/projector";
+import { readCheckpoint } from "../kernel/read/projector-checkpoint";
+import type { ReadDb } from "../kernel/read/read-db";
 
 export interface ProjectionAdminDependencies {
   db: ReadDb;

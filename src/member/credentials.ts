@@ -2,7 +2,7 @@
 // table, never in an event (events cannot be erased). One row per member: its current hash and a
 // version for optimistic concurrency. Withdrawal deletes the row: real erasure. The table is
 // not a projection: no projection declares it, so rebuilds never touch it, and no query reads it.
-import type { ReadDb } from "../kernel/read-db";
+import type { ReadDb } from "../kernel/read/read-db";
 
 export interface StoredCredential {
   passwordHash: string;

@@ -14,9 +14,9 @@ import {
   type MemberRegistered,
   type MemberWithdrawn,
 } from "../../gen/eventmall/member/v1/events_pb";
-import { DomainRuleViolation, type Decider, type FieldViolation } from "../kernel/decider";
-import type { AggregateDefinition } from "../kernel/repository";
-import type { SnapshotCodec } from "../kernel/snapshots";
+import { DomainRuleViolation, type Decider, type FieldViolation } from "../kernel/write/decider";
+import type { AggregateDefinition } from "../kernel/write/repository";
+import type { SnapshotCodec } from "../kernel/write/snapshots";
 import { profileViolations } from "./rules";
 
 export interface Profile {

@@ -16,7 +16,7 @@ import {
   IdentifierReservedSchema,
   type IdentifierReserved,
 } from "../../gen/eventmall/member/v1/credential_pb";
-import type { EventMetadata } from "../kernel/event-codec";
+import type { EventMetadata } from "../kernel/write/event-codec";
 import { decodePrivate, privateCodec, readLast } from "./streams";
 
 export const DEFAULT_RESERVATION_GRACE_MS = 60_000;

@@ -12,9 +12,9 @@ import {
   type MemberRegistered,
   type MemberWithdrawn,
 } from "../../gen/eventmall/member/v1/events_pb";
-import { EventCodec } from "../kernel/event-codec";
-import { eventJson, type ProjectedEvent, type Projection } from "../kernel/projector";
-import type { ReadTx } from "../kernel/read-db";
+import { EventCodec } from "../kernel/write/event-codec";
+import { eventJson, type ProjectedEvent, type Projection } from "../kernel/read/projector";
+import type { ReadTx } from "../kernel/read/read-db";
 
 export const MEMBER_STREAM_PREFIX = "member-";
 export const MEMBER_STATUS = { active: "active", withdrawn: "withdrawn" } as const;

@@ -6,10 +6,10 @@ import { timestampDate, timestampFromDate, type Timestamp } from "@bufbuild/prot
 import type { ServiceImpl } from "@connectrpc/connect";
 import { MemberQueryService, MemberSchema, MemberStatus, type Member } from "../../gen/eventmall/member/v1/queries_pb";
 import type { Member as MemberRow, Prisma } from "../generated/read-db/sqlite/client";
-import { ADMIN_ROLE, authenticate, requireRole, type TokenService } from "../kernel/auth";
+import { ADMIN_ROLE, authenticate, requireRole, type TokenService } from "../kernel/auth/auth";
 import { invalidArgument, notFound } from "../kernel/grpc/errors";
-import type { ReadDb } from "../kernel/read-db";
-import { ReadYourWrites } from "../kernel/read-your-writes";
+import type { ReadDb } from "../kernel/read/read-db";
+import { ReadYourWrites } from "../kernel/read/read-your-writes";
 import { MEMBER_STATUS, memberProjection } from "./projection";
 
 export const DEFAULT_PAGE_SIZE = 20;

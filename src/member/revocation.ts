@@ -1,8 +1,8 @@
 // A withdrawn member's tokens are refused everywhere: MemberWithdrawn events revoke the member id
-// (the tokens' subject) in every command and query process (src/kernel/revocations.ts).
+// (the tokens' subject) in every command and query process (src/kernel/auth/revocations.ts).
 import type { EventStoreDBClient } from "@eventstore/db-client";
 import { MemberWithdrawnSchema } from "../../gen/eventmall/member/v1/events_pb";
-import { RevokedSubjects, type RevocationFeed, type RevocationLogger } from "../kernel/revocations";
+import { RevokedSubjects, type RevocationFeed, type RevocationLogger } from "../kernel/auth/revocations";
 import { MEMBER_STREAM_PREFIX } from "./projection";
 
 export const withdrawnMembers: RevocationFeed = {

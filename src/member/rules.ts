@@ -1,6 +1,6 @@
 // Field rules of member requests, shared by the decider and the command handlers. Every broken
 // rule is reported, with the field named as in the contract.
-import type { FieldViolation } from "../kernel/decider";
+import type { FieldViolation } from "../kernel/write/decider";
 
 export const LOGIN_ID_PATTERN = /^[a-z0-9_]{4,20}$/;
 export const NAME_MAX_LENGTH = 50;

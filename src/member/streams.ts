@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import { BACKWARDS, END, StreamNotFoundError, type EventStoreDBClient, type RecordedEvent } from "@eventstore/db-client";
 import { IdentifierReleasedSchema, IdentifierReservedSchema } from "../../gen/eventmall/member/v1/credential_pb";
-import { EventCodec } from "../kernel/event-codec";
+import { EventCodec } from "../kernel/write/event-codec";
 import { emailKey } from "./decider";
 
 export const privateCodec = new EventCodec([IdentifierReservedSchema, IdentifierReleasedSchema]);

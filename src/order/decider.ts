@@ -18,8 +18,8 @@ import {
   type OrderRejected,
   type OrderShipped,
 } from "../../gen/eventmall/order/v1/events_pb";
-import { DomainRuleViolation, type Decider } from "../kernel/decider";
-import type { AggregateDefinition } from "../kernel/repository";
+import { DomainRuleViolation, type Decider } from "../kernel/write/decider";
+import type { AggregateDefinition } from "../kernel/write/repository";
 
 export const ORDER_CATEGORY = "order";
 export const INT64_MAX = 2n ** 63n - 1n;

@@ -17,9 +17,9 @@ import {
   type StockReleased,
   type StockReserved,
 } from "../../gen/eventmall/product/v1/events_pb";
-import { EventCodec } from "../kernel/event-codec";
-import { eventJson, type ProjectedEvent, type Projection } from "../kernel/projector";
-import type { ReadTx } from "../kernel/read-db";
+import { EventCodec } from "../kernel/write/event-codec";
+import { eventJson, type ProjectedEvent, type Projection } from "../kernel/read/projector";
+import type { ReadTx } from "../kernel/read/read-db";
 
 const PRODUCT_STREAM_PREFIX = "product-";
 

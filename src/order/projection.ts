@@ -12,9 +12,9 @@ import {
   type OrderRejected,
   type OrderShipped,
 } from "../../gen/eventmall/order/v1/events_pb";
-import { EventCodec } from "../kernel/event-codec";
-import { eventJson, type ProjectedEvent, type Projection } from "../kernel/projector";
-import type { ReadTx } from "../kernel/read-db";
+import { EventCodec } from "../kernel/write/event-codec";
+import { eventJson, type ProjectedEvent, type Projection } from "../kernel/read/projector";
+import type { ReadTx } from "../kernel/read/read-db";
 import { ORDER_CATEGORY, type OrderStatus } from "./decider";
 
 const ORDER_STREAM_PREFIX = `${ORDER_CATEGORY}-`;

@@ -13,10 +13,10 @@ import {
   type Order,
 } from "../../gen/eventmall/order/v1/queries_pb";
 import type { Order as OrderRow, OrderLine as OrderLineRow, Prisma } from "../generated/read-db/sqlite/client";
-import { ADMIN_ROLE, authenticate, hasRole, type TokenService } from "../kernel/auth";
+import { ADMIN_ROLE, authenticate, hasRole, type TokenService } from "../kernel/auth/auth";
 import { invalidArgument, notFound, permissionDenied } from "../kernel/grpc/errors";
-import type { ReadDb } from "../kernel/read-db";
-import { ReadYourWrites } from "../kernel/read-your-writes";
+import type { ReadDb } from "../kernel/read/read-db";
+import { ReadYourWrites } from "../kernel/read/read-your-writes";
 import { parseOrderId } from "./commands";
 import { orderProjection } from "./projection";
 

@@ -9,10 +9,10 @@ import {
   OrderRejectedSchema,
   type OrderPlaced,
 } from "../../gen/eventmall/order/v1/events_pb";
-import { DomainRuleViolation } from "../kernel/decider";
-import { EventCodec, readMetadata, type EventMetadata } from "../kernel/event-codec";
-import { eventJson, type ProjectedEvent, type Reactor } from "../kernel/projector";
-import type { AggregateRepository } from "../kernel/repository";
+import { DomainRuleViolation } from "../kernel/write/decider";
+import { EventCodec, readMetadata, type EventMetadata } from "../kernel/write/event-codec";
+import { eventJson, type ProjectedEvent, type Reactor } from "../kernel/read/projector";
+import type { AggregateRepository } from "../kernel/write/repository";
 import type { ProductCommand, ProductEvent, ProductState } from "../product/decider";
 import { ORDER_CATEGORY, type OrderCommand, type OrderEvent, type OrderState } from "./decider";
 

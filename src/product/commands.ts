@@ -3,13 +3,13 @@
 import { randomUUID } from "node:crypto";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { ProductCommandService } from "../../gen/eventmall/product/v1/commands_pb";
-import { ADMIN_ROLE, authenticate, requireRole, type TokenService } from "../kernel/auth";
-import { commandErrorToStatus, type ErrorLogger } from "../kernel/command-errors";
-import type { FieldViolation } from "../kernel/decider";
+import { ADMIN_ROLE, authenticate, requireRole, type TokenService } from "../kernel/auth/auth";
+import { commandErrorToStatus, type ErrorLogger } from "../kernel/write/command-errors";
+import type { FieldViolation } from "../kernel/write/decider";
 import { invalidArgument } from "../kernel/grpc/errors";
-import { CORRELATION_HEADER, requestMetadata } from "../kernel/metadata";
-import type { AggregateRepository, HandleResult } from "../kernel/repository";
-import { writeResult } from "../kernel/write-result";
+import { CORRELATION_HEADER, requestMetadata } from "../kernel/write/metadata";
+import type { AggregateRepository, HandleResult } from "../kernel/write/repository";
+import { writeResult } from "../kernel/write/write-result";
 import { productCommandViolations, type ProductCommand, type ProductEvent, type ProductState } from "./decider";
 
 export type ProductRepository = AggregateRepository<ProductState, ProductCommand, ProductEvent>;

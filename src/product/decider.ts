@@ -19,9 +19,9 @@ import {
   type StockReleased,
   type StockReserved,
 } from "../../gen/eventmall/product/v1/events_pb";
-import { DomainRuleViolation, type Decider, type FieldViolation } from "../kernel/decider";
-import type { AggregateDefinition } from "../kernel/repository";
-import type { SnapshotCodec } from "../kernel/snapshots";
+import { DomainRuleViolation, type Decider, type FieldViolation } from "../kernel/write/decider";
+import type { AggregateDefinition } from "../kernel/write/repository";
+import type { SnapshotCodec } from "../kernel/write/snapshots";
 
 /** Reason of every refusal for lack of stock (the product decider's, and the order context's early check). */
 export const INSUFFICIENT_INVENTORY = "INSUFFICIENT_INVENTORY";

@@ -12,8 +12,8 @@ import {
 } from "../../gen/eventmall/product/v1/queries_pb";
 import type { Product as ProductRow, Prisma } from "../generated/read-db/sqlite/client";
 import { invalidArgument, notFound } from "../kernel/grpc/errors";
-import type { ReadDb } from "../kernel/read-db";
-import { ReadYourWrites } from "../kernel/read-your-writes";
+import type { ReadDb } from "../kernel/read/read-db";
+import { ReadYourWrites } from "../kernel/read/read-your-writes";
 import { foldName, productProjection } from "./projection";
 
 export const DEFAULT_PAGE_SIZE = 20;

@@ -10,9 +10,9 @@ import {
   type ProductCreated,
 } from "../../gen/eventmall/product/v1/events_pb";
 import { Prisma } from "../generated/read-db/sqlite/client";
-import { EventCodec } from "../kernel/event-codec";
-import { eventJson, type ProjectedEvent, type Projection } from "../kernel/projector";
-import type { ReadTx } from "../kernel/read-db";
+import { EventCodec } from "../kernel/write/event-codec";
+import { eventJson, type ProjectedEvent, type Projection } from "../kernel/read/projector";
+import type { ReadTx } from "../kernel/read/read-db";
 import { PRODUCT_STREAM_PREFIX } from "../product/projection";
 
 const codec = new EventCodec([ProductCreatedSchema, InventoryIncreasedSchema, InventoryDecreasedSchema]);

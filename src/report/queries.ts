@@ -3,10 +3,10 @@
 // the reports role.
 import type { ServiceImpl } from "@connectrpc/connect";
 import { ReportQueryService } from "../../gen/eventmall/report/v1/queries_pb";
-import { ADMIN_ROLE, authenticate, hasRole, type TokenService } from "../kernel/auth";
+import { ADMIN_ROLE, authenticate, hasRole, type TokenService } from "../kernel/auth/auth";
 import { invalidArgument, permissionDenied, type FieldViolation } from "../kernel/grpc/errors";
-import type { ReadDb } from "../kernel/read-db";
-import type { ReadYourWrites } from "../kernel/read-your-writes";
+import type { ReadDb } from "../kernel/read/read-db";
+import type { ReadYourWrites } from "../kernel/read/read-your-writes";
 import { inventoryMovementsProjection } from "./inventory-movements";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

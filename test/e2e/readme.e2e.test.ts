@@ -8,8 +8,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/kernel/config";
-import { openReadDb, type ReadDb } from "../../src/kernel/read-db";
+import { loadConfig } from "../../src/kernel/process/config";
+import { openReadDb, type ReadDb } from "../../src/kernel/read/read-db";
 import { pollUntil, startSuite, type RunningSuite } from "./suite";
 
 const repoRoot = path.resolve(import.meta.dirname, "../..");

@@ -3,8 +3,8 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
-import { ADMIN_ROLE, createTokenService } from "../../src/kernel/auth";
-import type { Supervisor } from "../../src/kernel/supervisor";
+import { ADMIN_ROLE, createTokenService } from "../../src/kernel/auth/auth";
+import type { Supervisor } from "../../src/kernel/process/supervisor";
 import { startEventmall } from "../../scripts/start";
 
 export interface RunningSuite {

@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import type { Interceptor } from "@connectrpc/connect";
-import { ADMIN_ROLE, createTokenService, type TokenService, type TokenServiceOptions } from "../../src/kernel/auth";
+import { ADMIN_ROLE, createTokenService, type TokenService, type TokenServiceOptions } from "../../src/kernel/auth/auth";
 
 export function testTokenService(ttlSeconds = 3600, options: TokenServiceOptions = {}): TokenService {
   // The secret is given, so dataDir is never touched.

@@ -14,7 +14,7 @@ import {
   requireRole,
   SECRET_FILE_NAME,
   TOKEN_ISSUER,
-} from "../../src/kernel/auth";
+} from "../../src/kernel/auth/auth";
 
 const dirs: string[] = [];
 function tempDir(): string {

@@ -4,9 +4,9 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FORWARDS, START, type EventStoreDBClient } from "@eventstore/db-client";
 import { openStore, type StoreUnderTest } from "../eventstore/harness";
-import { AggregateRepository, RevisionConflictError } from "../../src/kernel/repository";
-import type { EventMetadata } from "../../src/kernel/event-codec";
-import { DomainRuleViolation } from "../../src/kernel/decider";
+import { AggregateRepository, RevisionConflictError } from "../../src/kernel/write/repository";
+import type { EventMetadata } from "../../src/kernel/write/event-codec";
+import { DomainRuleViolation } from "../../src/kernel/write/decider";
 import { productAggregate, type ProductCommand, type ProductEvent, type ProductState } from "../../src/product/decider";
 
 type ProductRepository = AggregateRepository<ProductState, ProductCommand, ProductEvent>;

@@ -11,8 +11,8 @@ import {
   type EventStoreDBClient,
 } from "@eventstore/db-client";
 import { openStore, type StoreUnderTest } from "../eventstore/harness";
-import { AggregateRepository, RevisionConflictError } from "../../src/kernel/repository";
-import type { EventMetadata } from "../../src/kernel/event-codec";
+import { AggregateRepository, RevisionConflictError } from "../../src/kernel/write/repository";
+import type { EventMetadata } from "../../src/kernel/write/event-codec";
 import { productAggregate, type ProductCommand, type ProductEvent, type ProductState } from "../../src/product/decider";
 
 const SNAPSHOT_EVERY = 3;

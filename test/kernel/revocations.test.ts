@@ -5,8 +5,8 @@ import { randomUUID } from "node:crypto";
 import { EventStoreDBClient, jsonEvent } from "@eventstore/db-client";
 import { startEventStore } from "../../services/eventstore/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { refusingRevoked } from "../../src/kernel/auth";
-import { RevokedSubjects, type RevocationFeed } from "../../src/kernel/revocations";
+import { refusingRevoked } from "../../src/kernel/auth/auth";
+import { RevokedSubjects, type RevocationFeed } from "../../src/kernel/auth/revocations";
 import { openStore, type StoreUnderTest } from "../eventstore/harness";
 import { testTokenService } from "./auth-fixtures";
 

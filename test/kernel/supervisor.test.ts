@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { startSupervisor, type ChildSpec } from "../../src/kernel/supervisor";
+import { startSupervisor, type ChildSpec } from "../../src/kernel/process/supervisor";
 
 // A child that prints its ready line (with an address built from its env), reports SIGTERM, and
 // exits on it unless told to ignore it.

@@ -1,6 +1,6 @@
 // CredentialStore against real databases (SQLite and PostgreSQL): versions, conflicts, erasure.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openReadDb, type ReadDb } from "../../src/kernel/read-db";
+import { openReadDb, type ReadDb } from "../../src/kernel/read/read-db";
 import { CredentialConflict, CredentialStore, CredentialStoreFailure } from "../../src/member/credentials";
 import { createMigratedReadDb, createTestDatabase, READ_DB_PROVIDERS, type TestReadDb } from "../support/read-db";
 import { projections } from "../../services/projector/projections";

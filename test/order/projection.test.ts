@@ -17,8 +17,8 @@ import {
   StockReleasedSchema,
   StockReservedSchema,
 } from "../../gen/eventmall/product/v1/events_pb";
-import type { ProjectedEvent, Projection } from "../../src/kernel/projector";
-import { openReadDb, type ReadDb } from "../../src/kernel/read-db";
+import type { ProjectedEvent, Projection } from "../../src/kernel/read/projector";
+import { openReadDb, type ReadDb } from "../../src/kernel/read/read-db";
 import { orderProjection } from "../../src/order/projection";
 import { orderCatalogProjection } from "../../src/order/projection-catalog";
 import { createMigratedReadDb, type TestReadDb } from "../support/read-db";

@@ -3,9 +3,9 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
-import { openReadDb, type ReadDb } from "../../src/kernel/read-db";
-import { rebuildProjection } from "../../src/kernel/rebuild";
-import { AggregateRepository } from "../../src/kernel/repository";
+import { openReadDb, type ReadDb } from "../../src/kernel/read/read-db";
+import { rebuildProjection } from "../../src/kernel/read/rebuild";
+import { AggregateRepository } from "../../src/kernel/write/repository";
 import { orderAggregate } from "../../src/order/decider";
 import { orderProjection } from "../../src/order/projection";
 import { orderCatalogProjection } from "../../src/order/projection-catalog";

@@ -9,7 +9,7 @@ import { RevisionConflictSchema } from "../../gen/eventmall/common/v1/command_pb
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb";
 import { ProductCommandService } from "../../gen/eventmall/product/v1/commands_pb";
 import { openStore, type StoreUnderTest } from "../eventstore/harness";
-import { decodePositionToken } from "../../src/kernel/read-your-writes";
+import { decodePositionToken } from "../../src/kernel/read/read-your-writes";
 import { adminToken, bearer, testTokenService } from "../kernel/auth-fixtures";
 import { startCommandServer, type RunningCommandServer } from "../../services/command/server";
 

@@ -9,7 +9,7 @@ import {
   ProductNameChangedSchema,
   ProductPriceChangedSchema,
 } from "../../gen/eventmall/product/v1/events_pb";
-import { replay } from "../../src/kernel/decider";
+import { replay } from "../../src/kernel/write/decider";
 import { productDecider, type ProductCommand, type ProductEvent } from "../../src/product/decider";
 import { deciderSpec, violationOf } from "../support/decider-spec";
 

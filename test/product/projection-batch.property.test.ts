@@ -15,8 +15,8 @@ import {
   StockReleasedSchema,
   StockReservedSchema,
 } from "../../gen/eventmall/product/v1/events_pb";
-import type { ProjectedEvent } from "../../src/kernel/projector-checkpoint";
-import { openReadDb, type ReadDb, type ReadTx } from "../../src/kernel/read-db";
+import type { ProjectedEvent } from "../../src/kernel/read/projector-checkpoint";
+import { openReadDb, type ReadDb, type ReadTx } from "../../src/kernel/read/read-db";
 import { productProjection } from "../../src/product/projection";
 import { createMigratedReadDb, READ_DB_PROVIDERS, type TestReadDb } from "../support/read-db";
 

@@ -16,10 +16,10 @@ import {
   ProductPriceChangedSchema,
   ProductSnapshotSchema,
 } from "../../gen/eventmall/product/v1/events_pb";
-import { EventCodec } from "../../src/kernel/event-codec";
-import { groupName, startProjector, type RunningProjector } from "../../src/kernel/projector";
-import { applyWithCheckpoint, readCheckpoint, type ProjectedEvent } from "../../src/kernel/projector-checkpoint";
-import { openReadDb, type ReadDb } from "../../src/kernel/read-db";
+import { EventCodec } from "../../src/kernel/write/event-codec";
+import { groupName, startProjector, type RunningProjector } from "../../src/kernel/read/projector";
+import { applyWithCheckpoint, readCheckpoint, type ProjectedEvent } from "../../src/kernel/read/projector-checkpoint";
+import { openReadDb, type ReadDb } from "../../src/kernel/read/read-db";
 import { productProjection } from "../../src/product/projection";
 import { openStore, type StoreUnderTest } from "../eventstore/harness";
 import { createMigratedReadDb, READ_DB_PROVIDERS, type TestReadDb } from "../support/read-db";

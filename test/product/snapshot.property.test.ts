@@ -2,7 +2,7 @@
 // the same state as replaying the whole history; snapshots survive storage as JSON.
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { DomainRuleViolation, replay } from "../../src/kernel/decider";
+import { DomainRuleViolation, replay } from "../../src/kernel/write/decider";
 import {
   productDecider,
   productSnapshotCodec,

@@ -1,4 +1,4 @@
-// docs/configuration.md's table must name every environment variable src/kernel/config.ts reads,
+// docs/configuration.md's table must name every environment variable src/kernel/process/config.ts reads,
 // and nothing that it does not (so the README's table stays true as settings are added).
 import { readFileSync } from "node:fs";
 import path from "node:path";

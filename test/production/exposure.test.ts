@@ -5,7 +5,7 @@ import net from "node:net";
 import os from "node:os";
 import { EventStoreDBClient, jsonEvent } from "@eventstore/db-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/kernel/config";
+import { loadConfig } from "../../src/kernel/process/config";
 import { openStore, type StoreUnderTest } from "../eventstore/harness";
 import { startService, type ServiceProcess } from "../support/processes";
 

@@ -8,7 +8,7 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProductCommandService } from "../../gen/eventmall/product/v1/commands_pb";
-import { readMetadata } from "../../src/kernel/event-codec";
+import { readMetadata } from "../../src/kernel/write/event-codec";
 import { openStore, type StoreUnderTest } from "../eventstore/harness";
 import { operatorCredentials } from "../support/operator";
 import { listeningUrl, startService, type ServiceProcess } from "../support/processes";

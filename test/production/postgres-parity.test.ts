@@ -14,8 +14,8 @@ import { ProductQueryService, ProductSort } from "../../gen/eventmall/product/v1
 import { ReportQueryService } from "../../gen/eventmall/report/v1/queries_pb";
 import { projections } from "../../services/projector/projections";
 import { startQueryServer } from "../../services/query/server";
-import { applyWithCheckpoint, type ProjectedEvent, type Projection } from "../../src/kernel/projector-checkpoint";
-import { openReadDb, type ReadDb } from "../../src/kernel/read-db";
+import { applyWithCheckpoint, type ProjectedEvent, type Projection } from "../../src/kernel/read/projector-checkpoint";
+import { openReadDb, type ReadDb } from "../../src/kernel/read/read-db";
 import { createProduct, eventually, openShop, registerMember, type Shop } from "../order/shop";
 import { createMigratedReadDb, READ_DB_PROVIDERS, type TestReadDb } from "../support/read-db";
 

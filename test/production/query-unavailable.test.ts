@@ -7,9 +7,9 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProductQueryService } from "../../gen/eventmall/product/v1/queries_pb";
 import { startQueryServer } from "../../services/query/server";
-import { createTokenService } from "../../src/kernel/auth";
-import { isInfrastructureError } from "../../src/kernel/infrastructure-errors";
-import { migrateReadDb, openReadDb, type ReadDb } from "../../src/kernel/read-db";
+import { createTokenService } from "../../src/kernel/auth/auth";
+import { isInfrastructureError } from "../../src/kernel/process/infrastructure-errors";
+import { migrateReadDb, openReadDb, type ReadDb } from "../../src/kernel/read/read-db";
 import { operatorCredentials } from "../support/operator";
 import { startPrivatePostgres, type PrivatePostgres } from "../support/private-postgres";
 

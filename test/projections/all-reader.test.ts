@@ -4,8 +4,8 @@
 import { randomUUID } from "node:crypto";
 import { jsonEvent, binaryEvent } from "@eventstore/db-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inlineAllReader, workerAllReader, type AllReader } from "../../src/kernel/all-reader";
-import type { ProjectedEvent } from "../../src/kernel/projector-checkpoint";
+import { inlineAllReader, workerAllReader, type AllReader } from "../../src/kernel/read/all-reader";
+import type { ProjectedEvent } from "../../src/kernel/read/projector-checkpoint";
 import { openStore, type StoreUnderTest } from "../eventstore/harness";
 import { seedProductEvents } from "./support";
 

@@ -3,9 +3,9 @@
 // by event through apply(); afterwards both follow live writes through their subscription
 // groups with no gap and no duplicate.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { catchUp } from "../../src/kernel/catch-up";
-import { startProjector, type RunningProjector } from "../../src/kernel/projector";
-import type { Projection } from "../../src/kernel/projector-checkpoint";
+import { catchUp } from "../../src/kernel/read/catch-up";
+import { startProjector, type RunningProjector } from "../../src/kernel/read/projector";
+import type { Projection } from "../../src/kernel/read/projector-checkpoint";
 import { inventoryMovementsProjection } from "../../src/report/inventory-movements";
 import { openStore, type StoreUnderTest } from "../eventstore/harness";
 import { caughtUp, inventoryChanged, inventoryRows, productCreated, silent, tempReadDb, type TempReadDb } from "./support";

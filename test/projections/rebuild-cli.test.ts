@@ -5,7 +5,7 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { catchUp } from "../../src/kernel/catch-up";
+import { catchUp } from "../../src/kernel/read/catch-up";
 import { inventoryMovementsProjection } from "../../src/report/inventory-movements";
 import { openStore, type StoreUnderTest } from "../eventstore/harness";
 import { inventoryRows, seedProductEvents, tempReadDb, type TempReadDb } from "./support";

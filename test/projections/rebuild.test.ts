@@ -4,9 +4,9 @@
 // local PostgreSQL server (a temporary database per provider, dropped afterwards).
 import { readdir } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { catchUp } from "../../src/kernel/catch-up";
-import { startProjector, type RunningProjector } from "../../src/kernel/projector";
-import { rebuildProjection } from "../../src/kernel/rebuild";
+import { catchUp } from "../../src/kernel/read/catch-up";
+import { startProjector, type RunningProjector } from "../../src/kernel/read/projector";
+import { rebuildProjection } from "../../src/kernel/read/rebuild";
 import { inventoryMovementsProjection } from "../../src/report/inventory-movements";
 import { openStore, type StoreUnderTest } from "../eventstore/harness";
 import { READ_DB_PROVIDERS } from "../support/read-db";

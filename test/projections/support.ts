@@ -9,9 +9,9 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { EventStoreDBClient } from "@eventstore/db-client";
 import pino from "pino";
 import { InventoryDecreasedSchema, InventoryIncreasedSchema, ProductCreatedSchema } from "../../gen/eventmall/product/v1/events_pb";
-import { EventCodec } from "../../src/kernel/event-codec";
-import { readCheckpoint } from "../../src/kernel/projector-checkpoint";
-import { migrateReadDb, openReadDb, type ReadDb, type ReadDbProvider } from "../../src/kernel/read-db";
+import { EventCodec } from "../../src/kernel/write/event-codec";
+import { readCheckpoint } from "../../src/kernel/read/projector-checkpoint";
+import { migrateReadDb, openReadDb, type ReadDb, type ReadDbProvider } from "../../src/kernel/read/read-db";
 import { createMigratedReadDb } from "../support/read-db";
 
 export const silent = pino({ level: "silent" });

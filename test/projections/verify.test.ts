@@ -7,9 +7,9 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { projections } from "../../services/projector/projections";
-import { catchUp } from "../../src/kernel/catch-up";
-import { rebuildProjection } from "../../src/kernel/rebuild";
-import { verifyProjection } from "../../src/kernel/verify";
+import { catchUp } from "../../src/kernel/read/catch-up";
+import { rebuildProjection } from "../../src/kernel/read/rebuild";
+import { verifyProjection } from "../../src/kernel/read/verify";
 import { OrderStatus } from "../../gen/eventmall/order/v1/queries_pb";
 import { createProduct, eventually, openShop, registerMember, type Shop } from "../order/shop";
 

@@ -7,7 +7,7 @@ import type { EventStoreDBClient } from "@eventstore/db-client";
 import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { file_eventmall_integration_v1_events } from "../../gen/eventmall/integration/v1/events_pb";
-import { EventCodec } from "../../src/kernel/event-codec";
+import { EventCodec } from "../../src/kernel/write/event-codec";
 import { stateBucket } from "../../src/kernel/publisher/broker";
 import { HEADER } from "../../src/kernel/publisher/publish";
 

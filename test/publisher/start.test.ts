@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { startSupervisor } from "../../src/kernel/supervisor";
+import { startSupervisor } from "../../src/kernel/process/supervisor";
 import { eventmallProcesses, processesFor, publisherProcess } from "../../scripts/start";
 import { jetStreamFixture, NATS_URL } from "./fixtures";
 

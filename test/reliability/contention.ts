@@ -8,9 +8,9 @@ import { pino } from "pino";
 import { ProductCommandService } from "../../gen/eventmall/product/v1/commands_pb";
 import { InventoryDecreasedSchema, InventoryIncreasedSchema, ProductCreatedSchema } from "../../gen/eventmall/product/v1/events_pb";
 import { startCommandServer } from "../../services/command/server";
-import { createTokenService } from "../../src/kernel/auth";
-import { loadConfig } from "../../src/kernel/config";
-import { EventCodec } from "../../src/kernel/event-codec";
+import { createTokenService } from "../../src/kernel/auth/auth";
+import { loadConfig } from "../../src/kernel/process/config";
+import { EventCodec } from "../../src/kernel/write/event-codec";
 import { openStore } from "../eventstore/harness";
 import { operatorCredentials } from "../support/operator";
 

@@ -13,7 +13,7 @@ import { GetMemberResponseSchema, MemberQueryService } from "../../gen/eventmall
 import { OrderCommandService } from "../../gen/eventmall/order/v1/commands_pb";
 import { GetOrderResponseSchema, ListMemberOrdersResponseSchema, OrderQueryService } from "../../gen/eventmall/order/v1/queries_pb";
 import { ProductCommandService } from "../../gen/eventmall/product/v1/commands_pb";
-import { openReadDb } from "../../src/kernel/read-db";
+import { openReadDb } from "../../src/kernel/read/read-db";
 import { pollUntil, startSuite, type RunningSuite } from "../e2e/suite";
 import { recordFigures } from "./figures";
 

@@ -7,7 +7,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ReportQueryService } from "../../gen/eventmall/report/v1/queries_pb";
 import { startQueryServer } from "../../services/query/server";
-import { openReadDb, type ReadDb } from "../../src/kernel/read-db";
+import { openReadDb, type ReadDb } from "../../src/kernel/read/read-db";
 import { REPORTS_ROLE } from "../../src/report/queries";
 import { adminToken, bearer, testTokenService } from "../kernel/auth-fixtures";
 import { createMigratedReadDb, type TestReadDb } from "../support/read-db";

@@ -7,7 +7,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProductCommandService } from "../../gen/eventmall/product/v1/commands_pb";
 import { InventoryDecreasedSchema, InventoryIncreasedSchema, ProductCreatedSchema } from "../../gen/eventmall/product/v1/events_pb";
-import { EventCodec } from "../../src/kernel/event-codec";
+import { EventCodec } from "../../src/kernel/write/event-codec";
 import { openStore, type StoreUnderTest } from "../eventstore/harness";
 import { operatorCredentials } from "../support/operator";
 import { listeningUrl, startService, type ServiceProcess } from "../support/processes";

@@ -1,4 +1,4 @@
-// The environment variables src/kernel/config.ts reads: names passed to env(), intEnv(), listEnv().
+// The environment variables src/kernel/process/config.ts reads: names passed to env(), intEnv(), listEnv().
 import { readFileSync } from "node:fs";
 import path from "node:path";
 

@@ -3,7 +3,7 @@
 //   expect(given([created]).when(command)()).toEqual([events]);
 //   expect(violationOf(given([]).when(bad)).fieldViolations).toEqual([...]);
 // `when` returns the decision unevaluated, so a test can assert events or the rule it breaks.
-import { DomainRuleViolation, replay, type Decider } from "../../src/kernel/decider";
+import { DomainRuleViolation, replay, type Decider } from "../../src/kernel/write/decider";
 
 export function deciderSpec<State, Command, Event>(decider: Decider<State, Command, Event>) {
   return (events: Event[]) => {

@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import type { Interceptor } from "@connectrpc/connect";
-import { ADMIN_ROLE, createTokenService } from "../../src/kernel/auth";
+import { ADMIN_ROLE, createTokenService } from "../../src/kernel/auth/auth";
 
 export async function operatorCredentials(): Promise<{ secret: string; token: string; asOperator: Interceptor }> {
   const secret = randomBytes(32).toString("base64url");

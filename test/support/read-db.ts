@@ -6,7 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { migrateReadDb, type ReadDbProvider } from "../../src/kernel/read-db";
+import { migrateReadDb, type ReadDbProvider } from "../../src/kernel/read/read-db";
 
 export const READ_DB_PROVIDERS: ReadDbProvider[] = ["sqlite", "postgresql"];
 

@@ -4,7 +4,7 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { MessageShape, DescMessage } from "@bufbuild/protobuf";
 import { BadRequestSchema, ErrorInfoSchema, PreconditionFailureSchema } from "../../../gen/google/rpc/error_details_pb";
 import { RevisionConflictSchema } from "../../../gen/eventmall/common/v1/command_pb";
-import { isInfrastructureError } from "../infrastructure-errors";
+import { isInfrastructureError } from "../process/infrastructure-errors";
 
 /** ErrorInfo.domain of every error this project raises. */
 export const ERROR_DOMAIN = "eventmall";

@@ -1,7 +1,7 @@
 // grpc.health.v1.Health: "" is the whole server, every other name one registered service.
 import type { ServiceImpl } from "@connectrpc/connect";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../../gen/grpc/health/v1/health_pb";
-import type { ProjectionObserver } from "../projector";
+import type { ProjectionObserver } from "../read/projector";
 import { notFound } from "./errors";
 
 export { ServingStatus };

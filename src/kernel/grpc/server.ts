@@ -14,7 +14,7 @@ import * as reflectionV1alphaPb from "../../../gen/grpc/reflection/v1alpha/refle
 import { stopUnreadUploads } from "./early-answers";
 import { internalErrorInterceptor } from "./errors";
 import { HealthRegistry } from "./health";
-import { isLoopbackHost } from "../network";
+import { isLoopbackHost } from "../process/network";
 import { createPlaintextListener } from "./plaintext-listener";
 import { DescriptorIndex, reflectionV1, reflectionV1alpha } from "./reflection";
 import { blameUnparsableConnectRequests, blameUnparsableRequests } from "./unparsable-requests";

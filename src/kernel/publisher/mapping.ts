@@ -3,8 +3,8 @@
 // misses a type fails at start-up, so nothing is left out by accident; an event in the context's
 // streams that its table does not know throws (retried, then parked), it is never dropped silently.
 import type { DescMessage, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
-import { EventCodec, type DomainEvent } from "../event-codec";
-import { eventJson, type ProjectedEvent } from "../projector-checkpoint";
+import { EventCodec, type DomainEvent } from "../write/event-codec";
+import { eventJson, type ProjectedEvent } from "../read/projector-checkpoint";
 
 /** What the mapping sees besides the event: earlier events of the same stream, decoded. */
 export interface SourceHistory {

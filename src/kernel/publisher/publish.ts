@@ -3,8 +3,8 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import type { JetStreamClient, JetStreamManager, PubAck } from "@nats-io/jetstream";
 import { headers } from "@nats-io/transport-node";
-import { readMetadata } from "../event-codec";
-import type { ProjectedEvent } from "../projector-checkpoint";
+import { readMetadata } from "../write/event-codec";
+import type { ProjectedEvent } from "../read/projector-checkpoint";
 import type { IntegrationMessage } from "./mapping";
 
 export const HEADER = {

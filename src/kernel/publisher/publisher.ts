@@ -14,8 +14,8 @@
 import { START, excludeSystemEvents, type EventStoreDBClient } from "@eventstore/db-client";
 import { LRUCache } from "lru-cache";
 import type { Logger } from "pino";
-import { toProjectedEvent } from "../catch-up";
-import type { ProjectedEvent } from "../projector-checkpoint";
+import { toProjectedEvent } from "../read/all-events";
+import type { ProjectedEvent } from "../read/projector-checkpoint";
 import { AckedPrefix } from "./acked-prefix";
 import type { Broker } from "./broker";
 import type { ContextMapping, FirstEventReader, MappingOutcome } from "./mapping";
@@ -146,8 +146,8 @@ async function runAsLeader(options: PublisherOptions, lease: ReturnType<typeof l
   try {
     for await (const resolved of subscription) {
       if (failure) break;
-      if (!resolved.event?.position) continue;
-      const event = toProjectedEvent(resolved);
+      const event = resolved.event?.position ? toProjectedEvent(resolved) : undefined;
+      if (!event) continue;
       const mapping = options.mappings.find((m) => event.streamId.startsWith(m.streamPrefix));
       const outcome = mapping && (await mapOrPark(options, mapping, event, readFirst));
       if (!outcome || outcome.kind === "skip") {

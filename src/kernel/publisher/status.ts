@@ -3,9 +3,9 @@
 // events are replayed from here too.
 import type { EventStoreDBClient } from "@eventstore/db-client";
 import { Counter, Gauge, type Registry } from "prom-client";
-import { toProjectedEvent } from "../catch-up";
-import { countLag, DEFAULT_LAG_COUNT_LIMIT } from "../projection-status";
-import type { ProjectedEvent } from "../projector-checkpoint";
+import { toProjectedEvent } from "../read/all-events";
+import { countLag, DEFAULT_LAG_COUNT_LIMIT } from "../read/projection-status";
+import type { ProjectedEvent } from "../read/projector-checkpoint";
 import type { Broker } from "./broker";
 import type { ContextMapping } from "./mapping";
 import { publishMessage } from "./publish";

@@ -7,7 +7,7 @@ import path from "node:path";
 import type { HandlerContext } from "@connectrpc/connect";
 import { SignJWT, errors as joseErrors, jwtVerify } from "jose";
 import { LRUCache } from "lru-cache";
-import { permissionDenied, unauthenticated, unavailable } from "./grpc/errors";
+import { permissionDenied, unauthenticated, unavailable } from "../grpc/errors";
 
 export const TOKEN_ISSUER = "eventmall";
 const ALGORITHM = "HS256";
@@ -153,7 +153,7 @@ export async function authenticate(context: Pick<HandlerContext, "requestHeader"
   return tokens.verify(match[1]!);
 }
 
-/** Which subjects are revoked, and whether that is known yet (src/kernel/revocations.ts). */
+/** Which subjects are revoked, and whether that is known yet (src/kernel/auth/revocations.ts). */
 export interface RevocationCheck {
   has(subject: string): boolean;
   readonly loaded: boolean;

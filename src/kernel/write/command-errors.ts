@@ -2,7 +2,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { MaxAppendSizeExceededError, UnavailableError } from "@eventstore/db-client";
 import { DomainRuleViolation } from "./decider";
-import { isInfrastructureError } from "./infrastructure-errors";
+import { isInfrastructureError } from "../process/infrastructure-errors";
 import { RevisionConflictError } from "./repository";
 import {
   aborted,
@@ -12,7 +12,7 @@ import {
   notFound,
   resourceExhausted,
   unavailable,
-} from "./grpc/errors";
+} from "../grpc/errors";
 
 export interface ErrorLogger {
   error(details: object, message: string): void;

@@ -5,8 +5,8 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaPg } from "@prisma/adapter-pg";
-import { PrismaClient as PostgresPrismaClient } from "../generated/read-db/postgresql/client";
-import { PrismaClient, Prisma } from "../generated/read-db/sqlite/client";
+import { PrismaClient as PostgresPrismaClient } from "../../generated/read-db/postgresql/client";
+import { PrismaClient, Prisma } from "../../generated/read-db/sqlite/client";
 
 export type ReadDb = PrismaClient;
 /** What a projection's apply step writes through: the open interactive transaction. */

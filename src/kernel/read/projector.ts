@@ -23,6 +23,7 @@ import {
   type PersistentSubscriptionToAllResolvedEvent,
 } from "@eventstore/db-client";
 import type { Logger } from "pino";
+import { toProjectedEvent } from "./all-events";
 import { catchUp } from "./catch-up";
 import {
   applyDeliveriesWithCheckpoint,
@@ -34,8 +35,8 @@ import {
   type Projection,
   type ProjectionFilter,
 } from "./projector-checkpoint";
-import { readMetadata } from "./event-codec";
-import { infrastructureReason, isInfrastructureError } from "./infrastructure-errors";
+import { readMetadata } from "../write/event-codec";
+import { infrastructureReason, isInfrastructureError } from "../process/infrastructure-errors";
 import type { ReadDb } from "./read-db";
 
 export type { ProjectedEvent, Projection, ProjectionFilter } from "./projector-checkpoint";
@@ -513,21 +514,4 @@ function toStoreFilter(projection: Pick<Projection, "filter">) {
   return "streamPrefixes" in filter
     ? streamNameFilter({ prefixes: filter.streamPrefixes })
     : eventTypeFilter({ prefixes: filter.eventTypePrefixes });
-}
-
-function toProjectedEvent(resolved: PersistentSubscriptionToAllResolvedEvent): ProjectedEvent | undefined {
-  const recorded = resolved.event;
-  if (!recorded) return undefined;
-  const position = recorded.position ?? (resolved.commitPosition !== undefined ? { commit: resolved.commitPosition, prepare: resolved.commitPosition } : undefined);
-  if (!position) return undefined;
-  return {
-    id: recorded.id,
-    streamId: recorded.streamId,
-    revision: recorded.revision,
-    type: recorded.type,
-    data: recorded.data,
-    metadata: recorded.metadata,
-    created: recorded.created,
-    position,
-  };
 }

@@ -6,8 +6,8 @@
 // $all events between it and the position are scanned (with the projection's filter): if none of
 // them is for the projection, and the scan saw the token's event, there is nothing to wait for.
 import type { EventStoreDBClient, Position } from "@eventstore/db-client";
-import { matchesFilter, readPage } from "./catch-up";
-import { invalidArgument, unavailable } from "./grpc/errors";
+import { matchesFilter, readPage } from "./all-events";
+import { invalidArgument, unavailable } from "../grpc/errors";
 import { readCheckpoint, type Projection } from "./projector-checkpoint";
 import type { ReadDb } from "./read-db";
 

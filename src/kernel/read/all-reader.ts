@@ -5,7 +5,7 @@
 //     its own, a few pages ahead, so decoding runs on another core than applying.
 import { Worker } from "node:worker_threads";
 import type { EventStoreDBClient, Position } from "@eventstore/db-client";
-import { matchesFilter, readPage, toProjectedEvent } from "./catch-up";
+import { matchesFilter, readPage, toProjectedEvent } from "./all-events";
 import type { ProjectedEvent, ProjectionFilter } from "./projector-checkpoint";
 
 export interface AllPage {
@@ -44,7 +44,7 @@ export function inlineAllReader(client: EventStoreDBClient, options: AllReaderOp
       pending = page.length >= pageSize && last ? readPage(client, last, pageSize) : undefined;
       if (last) from = last;
       if (fresh.length === 0 && !pending) return undefined;
-      const events = fresh.map(toProjectedEvent).filter((event) => matchesFilter(filter, event));
+      const events = fresh.flatMap((resolved) => toProjectedEvent(resolved) ?? []).filter((event) => matchesFilter(filter, event));
       return { events, scanned: fresh.length, last: fresh.at(-1)?.event?.position };
     },
     async close() {

@@ -3,7 +3,7 @@
 // checkpoint, the lag counted in $all and the subscription group's parked count.
 import { PersistentSubscriptionDoesNotExistError, type EventStoreDBClient, type Position } from "@eventstore/db-client";
 import type { Logger } from "pino";
-import { matchesFilter, readPage } from "./catch-up";
+import { matchesFilter, readPage } from "./all-events";
 import { groupName, type ProjectionObserver, type ProjectionState } from "./projector";
 import { readCheckpoint, type Projection } from "./projector-checkpoint";
 import type { ReadDb } from "./read-db";

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import readline from "node:readline";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb";
+import { Health, HealthCheckResponse_ServingStatus } from "../../../gen/grpc/health/v1/health_pb";
 
 export interface ChildSpec {
   name: string;

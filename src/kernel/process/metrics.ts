@@ -4,10 +4,10 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { EventStoreDBClient } from "@eventstore/db-client";
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
-import { countLag, DEFAULT_LAG_COUNT_LIMIT } from "./projection-status";
-import type { ProjectionObserver } from "./projector";
-import { readCheckpoint, type Projection } from "./projector-checkpoint";
-import type { ReadDb } from "./read-db";
+import { countLag, DEFAULT_LAG_COUNT_LIMIT } from "../read/projection-status";
+import type { ProjectionObserver } from "../read/projector";
+import { readCheckpoint, type Projection } from "../read/projector-checkpoint";
+import type { ReadDb } from "../read/read-db";
 
 export function createMetricsRegistry(processName: string): Registry {
   const registry = new Registry();

@@ -1,10 +1,11 @@
 // Catch-up builds: a projection reads $all from its checkpoint (or the start) in pages and
 // applies many events per transaction, checkpoint included, until it reaches the end of $all.
 // New read models build this way on first start; blue/green rebuilds use it on a fresh database.
-import { BACKWARDS, END, FORWARDS, START, type EventStoreDBClient, type Position, type ResolvedEvent } from "@eventstore/db-client";
+import type { EventStoreDBClient, Position } from "@eventstore/db-client";
+import { headPosition } from "./all-events";
 import { inlineAllReader, workerAllReader } from "./all-reader";
 import { applyBatchWithCheckpoint, applyWithCheckpoint, markForRetry, readCheckpoint, type ProjectedEvent, type Projection, type ProjectionFilter } from "./projector-checkpoint";
-import { isInfrastructureError } from "./infrastructure-errors";
+import { isInfrastructureError } from "../process/infrastructure-errors";
 import type { ReadDb } from "./read-db";
 
 export interface CatchUpProgress {
@@ -110,45 +111,4 @@ async function applyBatch(options: CatchUpOptions, batch: ProjectedEvent[]): Pro
     }
     return { applied };
   }
-}
-
-/**
- * Up to `maxCount` events of $all from `from` (inclusive), read to the end of the call: leaving
- * a read stream early would cancel it, and not every server ends a cancelled call promptly.
- */
-export async function readPage(client: EventStoreDBClient, from: Position | undefined, maxCount: number): Promise<ResolvedEvent[]> {
-  const events: ResolvedEvent[] = [];
-  for await (const resolved of client.readAll({ fromPosition: from ?? START, maxCount, direction: FORWARDS, resolveLinkTos: false })) {
-    events.push(resolved);
-  }
-  return events;
-}
-
-/** Position of the last event in $all, or undefined when it is empty. */
-export async function headPosition(client: EventStoreDBClient): Promise<Position | undefined> {
-  let position: Position | undefined;
-  for await (const resolved of client.readAll({ fromPosition: END, maxCount: 1, direction: BACKWARDS })) position = resolved.event?.position;
-  return position;
-}
-
-/** The same prefix rule the store applies to a projection's subscription group. System streams never match. */
-export function matchesFilter(filter: ProjectionFilter, event: Pick<ProjectedEvent, "streamId" | "type">): boolean {
-  if (event.streamId.startsWith("$")) return false;
-  return "streamPrefixes" in filter
-    ? filter.streamPrefixes.some((prefix) => event.streamId.startsWith(prefix))
-    : filter.eventTypePrefixes.some((prefix) => event.type.startsWith(prefix));
-}
-
-export function toProjectedEvent(resolved: ResolvedEvent): ProjectedEvent {
-  const recorded = resolved.event!;
-  return {
-    id: recorded.id,
-    streamId: recorded.streamId,
-    revision: recorded.revision,
-    type: recorded.type,
-    data: recorded.data,
-    metadata: recorded.metadata,
-    created: recorded.created,
-    position: recorded.position!,
-  };
 }
