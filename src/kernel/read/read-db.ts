@@ -12,7 +12,7 @@ export type ReadDb = PrismaClient;
 /** What a projection's apply step writes through: the open interactive transaction. */
 export type ReadTx = Prisma.TransactionClient;
 
-const repoRoot = path.resolve(import.meta.dirname, "../..");
+const repoRoot = path.resolve(import.meta.dirname, "../../..");
 
 export type ReadDbProvider = "sqlite" | "postgresql";
 
