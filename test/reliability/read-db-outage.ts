@@ -209,7 +209,10 @@ export async function runReadDbOutageScenario(options: OutageOptions): Promise<O
       const said = [...mark.service.lines.slice(mark.line), ...services.started.slice(mark.started).flatMap(({ name, service }) => (name === "projector" ? service.lines : []))];
       await giveBack();
       progress("read database back");
-      outages.push({ atMs, durationMs, projectorReportedWaiting: said.some((line) => /read database unreachable: waiting/.test(line)) });
+      // The runner logs the start of a wait once: an outage that began before it noticed the last
+      // one was over (its backoff is up to 5 s) is the same wait going on.
+      const stillWaiting = lastProductWaitState(mark.service.lines.slice(0, mark.line)) === "waiting";
+      outages.push({ atMs, durationMs, projectorReportedWaiting: stillWaiting || said.some((line) => WAITING.test(line)) });
     };
     for (const fault of [...options.faults].sort((a, b) => a.atMs - b.atMs)) {
       await sleep(Math.max(0, began + fault.atMs - Date.now()));
@@ -300,6 +303,20 @@ export async function runReadDbOutageScenario(options: OutageOptions): Promise<O
     await target?.destroy();
     await fs.rm(dir, { recursive: true, force: true });
   }
+}
+
+const WAITING = /read database unreachable: waiting/;
+const RECOVERED = /infrastructure reachable again/;
+
+/** What the product projection's runner last said about the read database, if anything. */
+function lastProductWaitState(lines: string[]): "waiting" | "recovered" | undefined {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!;
+    if (!line.includes('"projection":"product"')) continue;
+    if (WAITING.test(line)) return "waiting";
+    if (RECOVERED.test(line)) return "recovered";
+  }
+  return undefined;
 }
 
 /** Until every projection's checkpoint has reached the last event in $all it subscribes to. */
