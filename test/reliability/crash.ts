@@ -5,7 +5,6 @@
 // fresh rebuild from the store (nothing missing, nothing doubled). Shared by the light and chaos
 // tests with different sizes.
 import fs from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
@@ -19,7 +18,7 @@ import { headPosition } from "../../src/kernel/read/all-events";
 import { openReadDb, type ReadDb } from "../../src/kernel/read/read-db";
 import { productProjection } from "../../src/product/projection";
 import { operatorCredentials } from "../support/operator";
-import { startService, type ServiceProcess } from "../support/processes";
+import { freePort, ServiceSet, sleep } from "../support/service-set";
 import { createMigratedReadDb, type TestReadDb } from "../support/read-db";
 
 export type Victim = "eventstore" | "command" | "projector";
@@ -53,18 +52,6 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const scenarioStart = Date.now();
 /** CRASH_PROGRESS=1 prints where the time goes. */
 const progress = (what: string) => {
@@ -87,24 +74,8 @@ export async function runCrashScenario(options: { seed: number; faults: Victim[]
     command: () => ({ EVENTSTORE_CONNECTION_STRING: connectionString, COMMAND_PORT: String(commandPort), COMMAND_CONTEXTS: "product", AUTH_TOKEN_SECRET: operator.secret, DATA_DIR: dir }),
     projector: () => ({ EVENTSTORE_CONNECTION_STRING: connectionString, READ_DATABASE_URL: readDb!.url, PROJECTOR_RETRY_BASE_MS: "20", DATA_DIR: dir }),
   };
-  const readyLine: Record<Victim, RegExp> = {
-    eventstore: /eventstore listening on/,
-    command: /command service listening/,
-    projector: /"msg":"projector started"/,
-  };
-  const running = new Map<Victim, ServiceProcess>();
-  const killedByUs = new Set<ServiceProcess>();
-  const unplannedExits: string[] = [];
-  const start = async (victim: Victim) => {
-    const service = startService(victim, env[victim]());
-    running.set(victim, service);
-    void service.exited.then((how) => {
-      if (!killedByUs.has(service) && running.get(victim) === service && !stopping) unplannedExits.push(`${victim} exited (${String(how)}): ${service.lines.slice(-5).join(" | ")}`);
-    });
-    await service.waitFor(readyLine[victim], 90_000);
-    progress(`${victim} ready`);
-  };
-  let stopping = false;
+  const services = new ServiceSet<Victim>(env, (victim) => progress(`${victim} ready`));
+  const start = (victim: Victim) => services.start(victim);
   const store = EventStoreDBClient.connectionString(connectionString);
   try {
     await Promise.all([start("eventstore"), createMigratedReadDb("sqlite").then((created) => (readDb = created))]);
@@ -147,10 +118,7 @@ export async function runCrashScenario(options: { seed: number; faults: Victim[]
     const began = Date.now();
     for (const victim of options.faults) {
       await sleep(300 + Math.floor(random() * 1_500));
-      const service = running.get(victim)!;
-      killedByUs.add(service);
-      service.child.kill("SIGKILL");
-      await service.exited;
+      await services.kill(victim);
       progress(`${victim} killed`);
       faults.push({ victim, atMs: Date.now() - began });
       await sleep(Math.floor(random() * 500));
@@ -177,10 +145,7 @@ export async function runCrashScenario(options: { seed: number; faults: Victim[]
     const doubled = [...recorded.values()].filter((count) => count > 1).length;
 
     // The live read model catches up, then must equal a fresh rebuild from the store.
-    for (const victim of ["eventstore", "command", "projector"] as const) {
-      const service = running.get(victim)!;
-      if (service.child.exitCode !== null || service.child.signalCode !== null) await start(victim);
-    }
+    await services.ensureRunning();
     const head = await headPosition(store);
     const deadline = Date.now() + 60_000;
     while (((await readCheckpoint(db, productProjection.name))?.commit ?? -1n) < (head?.commit ?? 0n)) {
@@ -213,11 +178,10 @@ export async function runCrashScenario(options: { seed: number; faults: Victim[]
       unacknowledgedEvents,
       readModelDifferences,
       productsCompared: rebuilt.length,
-      unplannedExits,
+      unplannedExits: services.unplannedExits,
     };
   } finally {
-    stopping = true;
-    await Promise.all([...running.values()].map((service) => service.stop(5_000)));
+    await services.stopAll();
     progress("processes stopped");
     await Promise.race([store.dispose(), sleep(5_000)]);
     await db?.$disconnect();
