@@ -71,7 +71,7 @@ export async function runAggregateLoad(options: AggregateLoadOptions): Promise<A
   try {
     const productId = randomUUID();
     const history = productHistory(productId, total);
-    const stream = `${productAggregate.category}-${productId}`;
+    const stream = productAggregate.stream.streamName(productId);
     const beforeSnapshot = total - tail - 1;
     await appendHistory(client, stream, history.slice(0, beforeSnapshot), 0);
 

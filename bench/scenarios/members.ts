@@ -12,7 +12,7 @@ import { EventStoreDBClient } from "@eventstore/db-client";
 import { MemberRegisteredSchema, MemberWithdrawnSchema, type MemberWithdrawn } from "../../gen/eventmall/member/v1/events_pb";
 import { migrateReadDb, openReadDb } from "../../src/kernel/read/read-db";
 import { AggregateRepository, type AggregateDefinition } from "../../src/kernel/write/repository";
-import { memberDecider, memberEventMessages, type MemberCommand, type MemberEvent, type MemberState } from "../../src/member/decider";
+import { MemberStream, memberDecider, memberEventMessages, type MemberCommand, type MemberEvent, type MemberState } from "../../src/member/decider";
 import { MEMBER_STATUS } from "../../src/member/projection";
 import { EventTable, nowTicks, openDatabase } from "../../services/eventstore/sqlite-store";
 import { timeRuns, type LatencySummary } from "../lib/histogram";
@@ -136,7 +136,7 @@ function seedEventStore(dataFile: string, members: SeedMember[]): void {
  */
 type CheckedMember = { member: MemberState; withdrawnAt?: Timestamp };
 const checkedMember: AggregateDefinition<CheckedMember, MemberCommand, MemberEvent> = {
-  category: "member",
+  stream: MemberStream,
   events: memberEventMessages,
   decider: {
     initialState: () => ({ member: memberDecider.initialState() }),

@@ -15,7 +15,8 @@ import {
   type MemberWithdrawn,
 } from "../../gen/eventmall/member/v1/events_pb";
 import { DomainRuleViolation, type Decider, type FieldViolation } from "../kernel/write/decider";
-import type { AggregateDefinition } from "../kernel/write/repository";
+import { streamCategory, type AggregateDefinition } from "../kernel/write/aggregate";
+import { EventCodec } from "../kernel/write/event-codec";
 import type { SnapshotCodec } from "../kernel/write/snapshots";
 import { profileViolations } from "./rules";
 
@@ -42,12 +43,17 @@ export type MemberCommand =
 
 export type MemberEvent = MemberRegistered | MemberProfileChanged | MemberPasswordChanged | MemberWithdrawn;
 
+/** Member streams: "member-<id>" (the context's private streams use "member_", see streams.ts). */
+export const MemberStream = streamCategory("member");
+
 export const memberEventMessages = [
   MemberRegisteredSchema,
   MemberProfileChangedSchema,
   MemberPasswordChangedSchema,
   MemberWithdrawnSchema,
 ] as const;
+
+export const memberEvents = new EventCodec(memberEventMessages);
 
 /** Field rules of a command (field names as in the contract). */
 export function memberCommandViolations(command: MemberCommand): FieldViolation[] {
@@ -156,7 +162,7 @@ export const memberSnapshotCodec: SnapshotCodec<MemberState> = {
 };
 
 export const memberAggregate: AggregateDefinition<MemberState, MemberCommand, MemberEvent> = {
-  category: "member",
+  stream: MemberStream,
   decider: memberDecider,
   events: memberEventMessages,
   snapshot: memberSnapshotCodec,

@@ -12,22 +12,21 @@ import {
   type MemberRegistered,
   type MemberWithdrawn,
 } from "../../gen/eventmall/member/v1/events_pb";
-import { EventCodec } from "../kernel/write/event-codec";
 import { eventJson, type ProjectedEvent, type Projection } from "../kernel/read/projector";
 import type { ReadTx } from "../kernel/read/read-db";
+import { memberEvents, MemberStream } from "./decider";
 
-export const MEMBER_STREAM_PREFIX = "member-";
 export const MEMBER_STATUS = { active: "active", withdrawn: "withdrawn" } as const;
 
-const codec = new EventCodec([MemberRegisteredSchema, MemberProfileChangedSchema, MemberPasswordChangedSchema, MemberWithdrawnSchema]);
+const codec = memberEvents;
 
 export const memberProjection: Projection = {
   name: "member",
-  filter: { streamPrefixes: [MEMBER_STREAM_PREFIX] },
+  filter: { streamPrefixes: [MemberStream.prefix] },
   tables: ["member"],
   async apply(tx, event) {
-    if (!event.streamId.startsWith(MEMBER_STREAM_PREFIX) || !codec.knows(event.type)) return;
-    const memberId = event.streamId.slice(MEMBER_STREAM_PREFIX.length);
+    if (!event.streamId.startsWith(MemberStream.prefix) || !codec.knows(event.type)) return;
+    const memberId = event.streamId.slice(MemberStream.prefix.length);
     const { message } = codec.decode(event.type, eventJson(event));
     if ((message as { memberId: string }).memberId !== memberId) {
       throw new Error(`event names member "${(message as { memberId: string }).memberId}" but sits in stream ${event.streamId}`);
@@ -87,7 +86,7 @@ async function changed(
   changedAt: Timestamp | undefined,
   change: (newer: boolean, row: MemberRowState) => MemberChange,
 ): Promise<void> {
-  const id = event.streamId.slice(MEMBER_STREAM_PREFIX.length);
+  const id = event.streamId.slice(MemberStream.prefix.length);
   const row = await tx.member.findUnique({ where: { id }, select: { revision: true, updatedAt: true, passwordChangedAt: true } });
   // Thrown so the event is retried and, if its MemberRegistered never lands, parked for a replay.
   if (!row) throw new Error(`member ${id} is not in the read model yet (${event.type} at revision ${event.revision})`);

@@ -3,11 +3,11 @@
 import type { EventStoreDBClient } from "@eventstore/db-client";
 import { MemberWithdrawnSchema } from "../../gen/eventmall/member/v1/events_pb";
 import { RevokedSubjects, type RevocationFeed, type RevocationLogger } from "../kernel/auth/revocations";
-import { MEMBER_STREAM_PREFIX } from "./projection";
+import { MemberStream } from "./decider";
 
 export const withdrawnMembers: RevocationFeed = {
   eventTypes: [MemberWithdrawnSchema.typeName],
-  subjectOf: ({ streamId }) => (streamId.startsWith(MEMBER_STREAM_PREFIX) ? streamId.slice(MEMBER_STREAM_PREFIX.length) : undefined),
+  subjectOf: ({ streamId }) => MemberStream.idOf(streamId),
 };
 
 /**

@@ -19,9 +19,11 @@ import {
   type OrderShipped,
 } from "../../gen/eventmall/order/v1/events_pb";
 import { DomainRuleViolation, type Decider } from "../kernel/write/decider";
-import type { AggregateDefinition } from "../kernel/write/repository";
+import { streamCategory, type AggregateDefinition } from "../kernel/write/aggregate";
+import { EventCodec } from "../kernel/write/event-codec";
 
-export const ORDER_CATEGORY = "order";
+/** Order streams: "order-<id>". */
+export const OrderStream = streamCategory("order");
 export const INT64_MAX = 2n ** 63n - 1n;
 
 export type OrderStatus = "placed" | "confirmed" | "rejected" | "cancelled" | "shipped";
@@ -59,6 +61,8 @@ export const orderEventMessages = [
   OrderCancelledSchema,
   OrderShippedSchema,
 ] as const;
+
+export const orderEvents = new EventCodec(orderEventMessages);
 
 function decide(command: OrderCommand, state: OrderState): OrderEvent[] {
   const { orderId } = command;
@@ -136,7 +140,7 @@ export const orderDecider: Decider<OrderState, OrderCommand, OrderEvent> = {
 };
 
 export const orderAggregate: AggregateDefinition<OrderState, OrderCommand, OrderEvent> = {
-  category: ORDER_CATEGORY,
+  stream: OrderStream,
   decider: orderDecider,
   events: orderEventMessages,
 };

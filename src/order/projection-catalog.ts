@@ -2,13 +2,6 @@
 // from product events, so placing an order never calls the product services.
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import {
-  InventoryDecreasedSchema,
-  InventoryIncreasedSchema,
-  ProductCreatedSchema,
-  ProductNameChangedSchema,
-  ProductPriceChangedSchema,
-  StockReleasedSchema,
-  StockReservedSchema,
   type InventoryDecreased,
   type InventoryIncreased,
   type ProductCreated,
@@ -17,32 +10,22 @@ import {
   type StockReleased,
   type StockReserved,
 } from "../../gen/eventmall/product/v1/events_pb";
-import { EventCodec } from "../kernel/write/event-codec";
 import { eventJson, type ProjectedEvent, type Projection } from "../kernel/read/projector";
 import type { ReadTx } from "../kernel/read/read-db";
+import { productEvents, ProductStream } from "../product/decider";
 
-const PRODUCT_STREAM_PREFIX = "product-";
-
-const codec = new EventCodec([
-  ProductCreatedSchema,
-  ProductNameChangedSchema,
-  ProductPriceChangedSchema,
-  InventoryIncreasedSchema,
-  InventoryDecreasedSchema,
-  StockReservedSchema,
-  StockReleasedSchema,
-]);
+const codec = productEvents;
 
 type CatalogEvent = ProductCreated | ProductNameChanged | ProductPriceChanged | InventoryIncreased | InventoryDecreased | StockReserved | StockReleased;
 type Change = { name?: string; price?: bigint; inventory?: { increment: bigint } | { decrement: bigint } };
 
 export const orderCatalogProjection: Projection = {
   name: "order-catalog",
-  filter: { streamPrefixes: [PRODUCT_STREAM_PREFIX] },
+  filter: { streamPrefixes: [ProductStream.prefix] },
   tables: ["order_catalog_product"],
   async apply(tx, event) {
-    if (!event.streamId.startsWith(PRODUCT_STREAM_PREFIX) || !codec.knows(event.type)) return;
-    const productId = event.streamId.slice(PRODUCT_STREAM_PREFIX.length);
+    if (!event.streamId.startsWith(ProductStream.prefix) || !codec.knows(event.type)) return;
+    const productId = event.streamId.slice(ProductStream.prefix.length);
     const message = codec.decode(event.type, eventJson(event)).message as CatalogEvent;
     if (message.productId !== productId) throw new Error(`event names product "${message.productId}" but sits in stream ${event.streamId}`);
     if (message.$typeName === "eventmall.product.v1.ProductCreated") return created(tx, event, message);

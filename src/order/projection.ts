@@ -1,36 +1,28 @@
 // Order read model: one row per order plus its lines, for GetOrder and the member's history.
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import {
-  OrderCancelledSchema,
-  OrderConfirmedSchema,
-  OrderPlacedSchema,
-  OrderRejectedSchema,
-  OrderShippedSchema,
   type OrderCancelled,
   type OrderConfirmed,
   type OrderPlaced,
   type OrderRejected,
   type OrderShipped,
 } from "../../gen/eventmall/order/v1/events_pb";
-import { EventCodec } from "../kernel/write/event-codec";
 import { eventJson, type ProjectedEvent, type Projection } from "../kernel/read/projector";
 import type { ReadTx } from "../kernel/read/read-db";
-import { ORDER_CATEGORY, type OrderStatus } from "./decider";
+import { orderEvents, OrderStream, type OrderStatus } from "./decider";
 
-const ORDER_STREAM_PREFIX = `${ORDER_CATEGORY}-`;
-
-const codec = new EventCodec([OrderPlacedSchema, OrderConfirmedSchema, OrderRejectedSchema, OrderCancelledSchema, OrderShippedSchema]);
+const codec = orderEvents;
 
 type OrderEvent = OrderPlaced | OrderConfirmed | OrderRejected | OrderCancelled | OrderShipped;
 
 export const orderProjection: Projection = {
   name: "order",
-  filter: { streamPrefixes: [ORDER_STREAM_PREFIX] },
+  filter: { streamPrefixes: [OrderStream.prefix] },
   // Parent first: replacing "order" cascades to its lines, then the lines are replaced.
   tables: ["order", "order_line"],
   async apply(tx, event) {
-    if (!event.streamId.startsWith(ORDER_STREAM_PREFIX) || !codec.knows(event.type)) return;
-    const orderId = event.streamId.slice(ORDER_STREAM_PREFIX.length);
+    if (!event.streamId.startsWith(OrderStream.prefix) || !codec.knows(event.type)) return;
+    const orderId = event.streamId.slice(OrderStream.prefix.length);
     const message = codec.decode(event.type, eventJson(event)).message as OrderEvent;
     if (message.orderId !== orderId) throw new Error(`event names order "${message.orderId}" but sits in stream ${event.streamId}`);
     if (message.$typeName === "eventmall.order.v1.OrderPlaced") return placed(tx, event, message);

@@ -14,7 +14,7 @@ import { EventCodec, readMetadata, type EventMetadata } from "../kernel/write/ev
 import { eventJson, type ProjectedEvent, type Reactor } from "../kernel/read/projector";
 import type { AggregateRepository } from "../kernel/write/repository";
 import type { ProductCommand, ProductEvent, ProductState } from "../product/decider";
-import { ORDER_CATEGORY, type OrderCommand, type OrderEvent, type OrderState } from "./decider";
+import { OrderStream, type OrderCommand, type OrderEvent, type OrderState } from "./decider";
 
 export type OrderRepository = AggregateRepository<OrderState, OrderCommand, OrderEvent>;
 export type ProductRepository = AggregateRepository<ProductState, ProductCommand, ProductEvent>;
@@ -25,7 +25,6 @@ export interface StockReservationDependencies {
   clock?: () => Date;
 }
 
-const ORDER_STREAM_PREFIX = `${ORDER_CATEGORY}-`;
 const codec = new EventCodec([OrderPlacedSchema, OrderRejectedSchema, OrderCancelledSchema]);
 
 interface Line {
@@ -89,10 +88,10 @@ export function stockReservation(deps: StockReservationDependencies): Reactor {
   return {
     kind: "reactor",
     name: "order-stock-reservation",
-    filter: { streamPrefixes: [ORDER_STREAM_PREFIX] },
+    filter: { streamPrefixes: [OrderStream.prefix] },
     async react(event: ProjectedEvent) {
-      if (!event.streamId.startsWith(ORDER_STREAM_PREFIX) || !codec.knows(event.type)) return;
-      const orderId = event.streamId.slice(ORDER_STREAM_PREFIX.length);
+      if (!event.streamId.startsWith(OrderStream.prefix) || !codec.knows(event.type)) return;
+      const orderId = event.streamId.slice(OrderStream.prefix.length);
       const metadata = causedBy(event);
       switch (event.type) {
         case OrderPlacedSchema.typeName: {

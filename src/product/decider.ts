@@ -20,7 +20,8 @@ import {
   type StockReserved,
 } from "../../gen/eventmall/product/v1/events_pb";
 import { DomainRuleViolation, type Decider, type FieldViolation } from "../kernel/write/decider";
-import type { AggregateDefinition } from "../kernel/write/repository";
+import { streamCategory, type AggregateDefinition } from "../kernel/write/aggregate";
+import { EventCodec } from "../kernel/write/event-codec";
 import type { SnapshotCodec } from "../kernel/write/snapshots";
 
 /** Reason of every refusal for lack of stock (the product decider's, and the order context's early check). */
@@ -83,6 +84,9 @@ export type ProductEvent =
   | StockReserved
   | StockReleased;
 
+/** Product streams: "product-<id>" (snapshots "product_snapshot-<id>"). */
+export const ProductStream = streamCategory("product");
+
 export const productEventMessages = [
   ProductCreatedSchema,
   ProductNameChangedSchema,
@@ -92,6 +96,9 @@ export const productEventMessages = [
   StockReservedSchema,
   StockReleasedSchema,
 ] as const;
+
+/** The codec of every product event: what the product projection and the order catalogue decode with. */
+export const productEvents = new EventCodec(productEventMessages);
 
 /** Every field rule of a command, each broken rule reported (field names as in the contract). */
 export function productCommandViolations(command: ProductCommand): FieldViolation[] {
@@ -281,7 +288,7 @@ export const productSnapshotCodec: SnapshotCodec<ProductState> = {
 };
 
 export const productAggregate: AggregateDefinition<ProductState, ProductCommand, ProductEvent> = {
-  category: "product",
+  stream: ProductStream,
   decider: productDecider,
   events: productEventMessages,
   snapshot: productSnapshotCodec,

@@ -18,26 +18,16 @@ import {
   type StockReleased,
   type StockReserved,
 } from "../../gen/eventmall/product/v1/events_pb";
-import { EventCodec } from "../kernel/write/event-codec";
 import { eventJson, type ProjectedEvent, type Projection } from "../kernel/read/projector";
 import type { ReadTx } from "../kernel/read/read-db";
+import { productEvents, ProductStream } from "./decider";
 import type { Prisma } from "../generated/read-db/sqlite/client";
 
-export const PRODUCT_STREAM_PREFIX = "product-";
-
-const codec = new EventCodec([
-  ProductCreatedSchema,
-  ProductNameChangedSchema,
-  ProductPriceChangedSchema,
-  InventoryIncreasedSchema,
-  InventoryDecreasedSchema,
-  StockReservedSchema,
-  StockReleasedSchema,
-]);
+const codec = productEvents;
 
 export const productProjection: Projection = {
   name: "product",
-  filter: { streamPrefixes: [PRODUCT_STREAM_PREFIX] },
+  filter: { streamPrefixes: [ProductStream.prefix] },
   tables: ["product"],
   async apply(tx, event) {
     const decoded = decodeProductEvent(event);
@@ -111,8 +101,8 @@ function pending(row: Pick<PendingRow, "revision" | "updatedAt" | "create">): Pe
 
 /** What a product event does to its row; undefined for events the read model ignores. */
 function decodeProductEvent(event: ProjectedEvent): DecodedProductEvent | undefined {
-  if (!event.streamId.startsWith(PRODUCT_STREAM_PREFIX) || !codec.knows(event.type)) return undefined;
-  const productId = event.streamId.slice(PRODUCT_STREAM_PREFIX.length);
+  if (!event.streamId.startsWith(ProductStream.prefix) || !codec.knows(event.type)) return undefined;
+  const productId = event.streamId.slice(ProductStream.prefix.length);
   const { message } = codec.decode(event.type, eventJson(event));
   const m = message as { productId: string };
   if (m.productId !== productId) {
@@ -196,7 +186,7 @@ const notYetProjected = (id: string, event: ProjectedEvent) =>
  * left alone, while inventory deltas still count.
  */
 async function changed(tx: ReadTx, event: ProjectedEvent, changedAt: Timestamp | undefined, change: (newer: boolean) => ProductChange): Promise<void> {
-  const id = event.streamId.slice(PRODUCT_STREAM_PREFIX.length);
+  const id = event.streamId.slice(ProductStream.prefix.length);
   const row = await tx.product.findUnique({ where: { id }, select: { revision: true, updatedAt: true } });
   if (!row) throw notYetProjected(id, event);
   const newer = event.revision > row.revision;

@@ -13,7 +13,7 @@ import { Prisma } from "../generated/read-db/sqlite/client";
 import { EventCodec } from "../kernel/write/event-codec";
 import { eventJson, type ProjectedEvent, type Projection } from "../kernel/read/projector";
 import type { ReadTx } from "../kernel/read/read-db";
-import { PRODUCT_STREAM_PREFIX } from "../product/projection";
+import { ProductStream } from "../product/decider";
 
 const codec = new EventCodec([ProductCreatedSchema, InventoryIncreasedSchema, InventoryDecreasedSchema]);
 
@@ -26,7 +26,7 @@ interface Movement {
 
 export const inventoryMovementsProjection: Projection = {
   name: "inventory-movements",
-  filter: { streamPrefixes: [PRODUCT_STREAM_PREFIX] },
+  filter: { streamPrefixes: [ProductStream.prefix] },
   build: "catch-up",
   tables: ["inventory_movement_daily"],
   async apply(tx, event) {
@@ -70,7 +70,7 @@ async function bulkUpsert(tx: ReadTx, rows: (Movement & { movements: number })[]
 
 function movementOf(event: ProjectedEvent): Movement | undefined {
   if (!codec.knows(event.type)) return undefined;
-  const productId = event.streamId.slice(PRODUCT_STREAM_PREFIX.length);
+  const productId = event.streamId.slice(ProductStream.prefix.length);
   const { message } = codec.decode(event.type, eventJson(event));
   switch (event.type) {
     case ProductCreatedSchema.typeName: {

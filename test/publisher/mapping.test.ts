@@ -11,9 +11,9 @@ import { orderAggregate } from "../../src/order/decider";
 describe("integration mappings", () => {
   it("cover the three contexts' event streams", () => {
     expect(integrationMappings.map((m) => [m.context, m.streamPrefix])).toEqual([
-      ["product", `${productAggregate.category}-`],
-      ["member", `${memberAggregate.category}-`],
-      ["order", `${orderAggregate.category}-`],
+      ["product", productAggregate.stream.prefix],
+      ["member", memberAggregate.stream.prefix],
+      ["order", orderAggregate.stream.prefix],
     ]);
   });
 

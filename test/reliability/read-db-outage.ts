@@ -22,7 +22,7 @@ import { groupName, type Projection } from "../../src/kernel/read/projector";
 import { readCheckpoint } from "../../src/kernel/read/projector-checkpoint";
 import { migrateReadDb, openReadDb, type ReadDb, type ReadDbProvider } from "../../src/kernel/read/read-db";
 import { verifyProjection } from "../../src/kernel/read/verify";
-import { PRODUCT_STREAM_PREFIX } from "../../src/product/projection";
+import { ProductStream } from "../../src/product/decider";
 import { operatorCredentials } from "../support/operator";
 import { startPrivatePostgres, type PrivatePostgres } from "../support/private-postgres";
 import { createTestDatabase, type TestReadDb } from "../support/read-db";
@@ -244,7 +244,7 @@ export async function runReadDbOutageScenario(options: OutageOptions): Promise<O
     const recorded = new Set<bigint>();
     for (const productId of steady) {
       let sum = INITIAL;
-      for await (const resolved of store.readStream(`${PRODUCT_STREAM_PREFIX}${productId}`)) {
+      for await (const resolved of store.readStream(`${ProductStream.prefix}${productId}`)) {
         if (resolved.event?.type !== InventoryIncreasedSchema.typeName) continue;
         const quantity = BigInt((resolved.event.data as { quantity: string }).quantity);
         recorded.add(quantity);

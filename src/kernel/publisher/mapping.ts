@@ -57,7 +57,7 @@ export interface ContextMapping {
 export interface ContextMappingDefinition {
   context: string;
   /** The aggregate's stream category and event list, as the context defines them. */
-  aggregate: { category: string; events: readonly DescMessage[] };
+  aggregate: { stream: { prefix: string }; events: readonly DescMessage[] };
   rules: Rule[];
 }
 
@@ -75,7 +75,7 @@ export function defineContextMapping(definition: ContextMappingDefinition): Cont
   const codec = new EventCodec(aggregate.events);
   return {
     context,
-    streamPrefix: `${aggregate.category}-`,
+    streamPrefix: aggregate.stream.prefix,
     async map(event, readFirst, subjectPrefix) {
       const rule = byType.get(event.type);
       if (!rule) throw new Error(`${context}: no rule for event type ${event.type} in ${event.streamId}`);

@@ -1,6 +1,6 @@
 // Reading $all as projections see it: pages of events, the head position, the filter rule the
 // store applies to a projection's group, and the one conversion from the client's events.
-import { BACKWARDS, END, FORWARDS, START, type EventStoreDBClient, type Position, type ResolvedEvent } from "@eventstore/db-client";
+import { BACKWARDS, END, FORWARDS, START, StreamNotFoundError, type EventStoreDBClient, type Position, type ResolvedEvent } from "@eventstore/db-client";
 import type { ProjectedEvent, ProjectionFilter } from "./projector-checkpoint";
 
 /**
@@ -51,4 +51,22 @@ export function toProjectedEvent(resolved: Pick<ResolvedEvent, "event" | "commit
     created: recorded.created,
     position,
   };
+}
+
+/**
+ * A replayed parked event arrives through its link in the parked stream and carries the link's
+ * position (as EventStoreDB sends it). The checkpoint and the retry mark are keyed by the
+ * original's position, so read that from the event's own stream; without it the replay would
+ * look already applied and be skipped.
+ */
+export async function withOriginalPosition(client: EventStoreDBClient, event: ProjectedEvent | undefined, resolved: Pick<ResolvedEvent, "link">): Promise<ProjectedEvent | undefined> {
+  if (!event || !resolved.link) return event;
+  try {
+    for await (const original of client.readStream(event.streamId, { fromRevision: event.revision, maxCount: 1 })) {
+      if (original.event?.id === event.id && original.event.position) return { ...event, position: original.event.position };
+    }
+  } catch (error) {
+    if (!(error instanceof StreamNotFoundError)) throw error;
+  }
+  return event;
 }

@@ -4,7 +4,7 @@
 import type { EventStoreDBClient, Position } from "@eventstore/db-client";
 import { headPosition } from "./all-events";
 import { inlineAllReader, workerAllReader } from "./all-reader";
-import { applyBatchWithCheckpoint, applyWithCheckpoint, markForRetry, readCheckpoint, type ProjectedEvent, type Projection, type ProjectionFilter } from "./projector-checkpoint";
+import { applyBatchWithCheckpoint, applyWithCheckpoint, markForRetry, readCheckpoint, type ProjectedEvent, type Projection } from "./projector-checkpoint";
 import { isInfrastructureError } from "../process/infrastructure-errors";
 import type { ReadDb } from "./read-db";
 

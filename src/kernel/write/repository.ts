@@ -21,18 +21,11 @@ import {
 } from "@eventstore/db-client";
 import { LRUCache } from "lru-cache";
 import { EventCodec, type EventMetadata } from "./event-codec";
-import type { Decider } from "./decider";
-import { SnapshotStore, type Snapshot, type SnapshotCodec } from "./snapshots";
-import { readStreamEvents } from "./stream-reads";
+import { RevisionConflictError, type AggregateDefinition } from "./aggregate";
+import { SnapshotStore, type Snapshot } from "./snapshots";
 
-export interface AggregateDefinition<State, Command, Event extends Message> {
-  /** Stream category: events live in "<category>-<id>", snapshots in "<category>_snapshot-<id>". */
-  category: string;
-  decider: Decider<State, Command, Event>;
-  /** Contract messages of every event type the decider emits. */
-  events: readonly DescMessage[];
-  snapshot?: SnapshotCodec<State>;
-}
+export { RevisionConflictError, type AggregateDefinition } from "./aggregate";
+import { readStreamEvents } from "./stream-reads";
 
 export interface RepositoryOptions {
   /**
@@ -72,23 +65,6 @@ export interface HandleResult<State, Event> {
   commitPosition: bigint | undefined;
 }
 
-/** The stream was not at the revision the command was decided on. */
-export class RevisionConflictError extends Error {
-  override readonly name = "RevisionConflictError";
-
-  constructor(
-    readonly streamName: string,
-    /** undefined: the command expected the stream not to exist. */
-    readonly expectedRevision: bigint | undefined,
-    /** undefined: the stream does not exist. */
-    readonly actualRevision: bigint | undefined,
-  ) {
-    super(
-      `stream ${streamName} is at revision ${actualRevision ?? "none"}, expected ${expectedRevision ?? "no stream"}`,
-    );
-  }
-}
-
 const CONFLICT_BACKOFF_BASE_MS = 2;
 const CONFLICT_BACKOFF_CAP_MS = 100;
 
@@ -120,11 +96,11 @@ export class AggregateRepository<State, Command, Event extends Message> {
   }
 
   streamName(id: string): string {
-    return `${this.definition.category}-${id}`;
+    return this.definition.stream.streamName(id);
   }
 
   snapshotStreamName(id: string): string {
-    return `${this.definition.category}_snapshot-${id}`;
+    return this.definition.stream.snapshotStreamName(id);
   }
 
   /** The aggregate as the store has it now: from the cache or the snapshot, plus the events after it. */
@@ -306,7 +282,7 @@ export class AggregateRepository<State, Command, Event extends Message> {
 
   private encode(event: Event, metadata: EventMetadata) {
     const desc = this.descByType.get(event.$typeName);
-    if (!desc) throw new Error(`${this.definition.category} decider emitted unregistered event ${event.$typeName}`);
+    if (!desc) throw new Error(`${this.definition.stream.category} decider emitted unregistered event ${event.$typeName}`);
     return this.codec.encode(desc, event as never, metadata);
   }
 }
