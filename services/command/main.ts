@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     tokens: refusingRevoked(createTokenService(config), revoked),
     contexts: config.command.contexts,
     // This replica refuses a member's tokens from the withdrawal on; others as the event reaches them.
-    member: { adminLoginIds: config.auth.adminLoginIds, onWithdrawn: (memberId) => revoked.revoke(memberId) },
+    settings: { member: { adminLoginIds: config.auth.adminLoginIds, onWithdrawn: (memberId) => revoked.revoke(memberId) } },
     readDb,
     credentialsDb,
   });

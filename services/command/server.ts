@@ -3,20 +3,14 @@
 import type { Message } from "@bufbuild/protobuf";
 import type { EventStoreDBClient } from "@eventstore/db-client";
 import type { Logger } from "pino";
-import { MemberCommandService } from "../../gen/eventmall/member/v1/commands_pb";
-import { OrderCommandService } from "../../gen/eventmall/order/v1/commands_pb";
-import { ProductCommandService } from "../../gen/eventmall/product/v1/commands_pb";
 import type { TokenService } from "../../src/kernel/auth/auth";
-import { bind, startGrpcServer, type ServiceBinding } from "../../src/kernel/grpc/server";
+import { startGrpcServer, type ServiceBinding } from "../../src/kernel/grpc/server";
+import type { CommandHost } from "../../src/kernel/process/context-module";
 import { selectContexts } from "../../src/kernel/process/hosted-contexts";
 import type { ReadDb } from "../../src/kernel/read/read-db";
 import { AggregateRepository, type AggregateDefinition } from "../../src/kernel/write/repository";
-import { memberCommandService, type MemberCommandDependencies } from "../../src/member/commands";
-import { memberAggregate } from "../../src/member/decider";
-import { orderCommandService } from "../../src/order/commands";
-import { orderAggregate } from "../../src/order/decider";
-import { productCommandService } from "../../src/product/commands";
-import { productAggregate } from "../../src/product/decider";
+import type { MemberSettings } from "../../src/member/module";
+import { contextModules } from "../../src/modules";
 
 export interface CommandServerOptions {
   eventStore: EventStoreDBClient;
@@ -32,8 +26,8 @@ export interface CommandServerOptions {
   tokens: TokenService;
   /** Contexts whose command services to serve (config COMMAND_CONTEXTS); default: all. */
   contexts?: readonly string[];
-  /** Member context settings beyond the defaults (ADMIN_LOGIN_IDS; tests: cost, grace, clock). */
-  member?: Pick<MemberCommandDependencies, "adminLoginIds" | "passwordCost" | "reservationGraceMs" | "clock" | "onWithdrawn">;
+  /** Settings per context beyond the defaults, by context name (member: src/member/module.ts MemberSettings). */
+  settings?: { member?: MemberSettings } & Readonly<Record<string, unknown>>;
   /** Read database (READ_DATABASE_URL): the order context prices orders from its catalog there. */
   readDb?: ReadDb;
   /**
@@ -59,24 +53,21 @@ export async function startCommandServer(options: CommandServerOptions): Promise
     return repository;
   }
 
-  // One line per context; a context's services are only built when it is hosted here.
-  const contexts: Record<string, () => ServiceBinding[]> = {
-    product: () => [bind(ProductCommandService, productCommandService({ repository: repositoryOf(productAggregate), logger, tokens }))],
-    member: () => [
-      bind(
-        MemberCommandService,
-        memberCommandService({
-          client: eventStore,
-          repository: repositoryOf(memberAggregate),
-          credentialsDb: required(options.credentialsDb ?? options.readDb, "member", "credentialsDb"),
-          logger,
-          tokens,
-          ...options.member,
-        }),
-      ),
-    ],
-    order: () => [bind(OrderCommandService, orderCommandService({ repository: repositoryOf(orderAggregate), readDb: required(options.readDb, "order", "readDb"), logger, tokens }))],
-  };
+  const hostFor = (context: string): CommandHost => ({
+    eventStore,
+    logger,
+    tokens,
+    repositoryOf,
+    readDb: () => required(options.readDb, context, "readDb"),
+    writeSideDb: () => required(options.credentialsDb ?? options.readDb, context, "credentialsDb"),
+    settings: <T>() => options.settings?.[context] as T | undefined,
+  });
+  // A context's services are only built when it is hosted here.
+  const contexts: Record<string, () => ServiceBinding[]> = {};
+  for (const module of contextModules) {
+    const build = module.commandServices;
+    if (build) contexts[module.name] = () => build(hostFor(module.name));
+  }
   const services = selectContexts(contexts, options.contexts).flatMap((build) => build());
 
   const server = await startGrpcServer({ name: "command", host: options.host, port: options.port, services, logger, tls: options.tls });

@@ -3,20 +3,13 @@
 import type { EventStoreDBClient } from "@eventstore/db-client";
 import type { Logger } from "pino";
 import { ProjectionAdminService } from "../../gen/eventmall/admin/v1/admin_pb";
-import { ReportQueryService } from "../../gen/eventmall/report/v1/queries_pb";
 import { projectionAdminService } from "../../src/admin/projection-admin";
-import { MemberQueryService } from "../../gen/eventmall/member/v1/queries_pb";
-import { OrderQueryService } from "../../gen/eventmall/order/v1/queries_pb";
-import { ProductQueryService } from "../../gen/eventmall/product/v1/queries_pb";
 import type { TokenService } from "../../src/kernel/auth/auth";
 import { bind, startGrpcServer, type ServiceBinding } from "../../src/kernel/grpc/server";
 import { selectContexts } from "../../src/kernel/process/hosted-contexts";
 import type { ReadDb } from "../../src/kernel/read/read-db";
 import { ReadYourWrites } from "../../src/kernel/read/read-your-writes";
-import { memberQueryService } from "../../src/member/queries";
-import { orderQueryService } from "../../src/order/queries";
-import { productQueryService } from "../../src/product/queries";
-import { reportQueryService } from "../../src/report/queries";
+import { contextModules } from "../../src/modules";
 import { projections } from "../projector/projections";
 
 export interface QueryServerOptions {
@@ -38,13 +31,12 @@ export interface QueryServerOptions {
 export function startQueryServer(options: QueryServerOptions) {
   const { db, tokens, eventStore } = options;
   const readYourWrites = new ReadYourWrites({ db, client: eventStore, timeoutMs: options.readYourWritesTimeoutMs ?? 2000 });
-  // One line per context.
-  const contexts: Record<string, () => ServiceBinding[]> = {
-    product: () => [bind(ProductQueryService, productQueryService(db, readYourWrites))],
-    member: () => [bind(MemberQueryService, memberQueryService(db, tokens, readYourWrites))],
-    order: () => [bind(OrderQueryService, orderQueryService(db, tokens, { readYourWrites }))],
-    report: () => [bind(ReportQueryService, reportQueryService(db, tokens, readYourWrites))],
-  };
+  const host = { db, tokens, readYourWrites };
+  const contexts: Record<string, () => ServiceBinding[]> = {};
+  for (const module of contextModules) {
+    const build = module.queryServices;
+    if (build) contexts[module.name] = () => build(host);
+  }
   const operations = eventStore ? [bind(ProjectionAdminService, projectionAdminService({ db, client: eventStore, tokens, projections }))] : [];
   return startGrpcServer({
     name: "query",

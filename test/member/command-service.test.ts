@@ -53,7 +53,7 @@ beforeAll(async () => {
     tokens,
     contexts: ["member"],
     credentialsDb,
-    member: { adminLoginIds: ["root_admin"], passwordCost: TEST_COST },
+    settings: { member: { adminLoginIds: ["root_admin"], passwordCost: TEST_COST } },
   });
   members = createClient(MemberCommandService, createGrpcTransport({ baseUrl: server.url }));
 });
@@ -278,7 +278,7 @@ describe("reservations left behind by a crash", () => {
       tokens,
       contexts: ["member"],
       credentialsDb,
-      member: { passwordCost: TEST_COST, clock: () => new Date(Date.now() + 3600_000) },
+      settings: { member: { passwordCost: TEST_COST, clock: () => new Date(Date.now() + 3600_000) } },
     });
     try {
       const client = createClient(MemberCommandService, createGrpcTransport({ baseUrl: later.url }));
@@ -343,7 +343,7 @@ describe("Login and tokens", () => {
       tokens: shortTokens,
       contexts: ["member"],
       credentialsDb,
-      member: { passwordCost: TEST_COST },
+      settings: { member: { passwordCost: TEST_COST } },
     });
     try {
       const shortMembers = createClient(MemberCommandService, createGrpcTransport({ baseUrl: shortServer.url }));

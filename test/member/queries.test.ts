@@ -79,7 +79,7 @@ describe.each(READ_DB_PROVIDERS)("on %s", (provider) => {
       contexts: ["member"],
       // Password hashes in the read database's member_credential table, as CREDENTIALS_DATABASE_URL's default does.
       credentialsDb: db,
-      member: { passwordCost: TEST_COST, clock: () => new Date(now) },
+      settings: { member: { passwordCost: TEST_COST, clock: () => new Date(now) } },
     });
     queryServer = await startQueryServer({ db, tokens, port: 0, contexts: ["member"] });
 

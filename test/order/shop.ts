@@ -79,7 +79,7 @@ export async function openShop(provider: ReadDbProvider = "sqlite"): Promise<Sho
     ...common,
     contexts: ["member", "order"],
     readDb: db,
-    member: { passwordCost: TEST_PASSWORD_COST },
+    settings: { member: { passwordCost: TEST_PASSWORD_COST } },
   });
   const shopQueryServer = await startQueryServer({ db, tokens, port: 0, logger: silent, contexts: ["member", "order"] });
   const projectorOptions = { snapshotEvery: 100, maxConflictRetries: 20, logger: silent };

@@ -41,7 +41,7 @@ export async function fuzzProductRpcs(options: { runsPerKind: number; seed: numb
   const tokens = createTokenService({ dataDir: tmpdir(), auth: { tokenSecret: randomBytes(32).toString("base64url"), tokenTtlSeconds: 3600 } });
   const forger = createTokenService({ dataDir: tmpdir(), auth: { tokenSecret: randomBytes(32).toString("base64url"), tokenTtlSeconds: 3600 } });
   const silent = pino({ level: "silent" });
-  const commandServer = await startCommandServer({ eventStore: store.client, port: 0, snapshotEvery: 100, maxConflictRetries: 20, logger: silent, tokens, readDb: db, member: { passwordCost: { log2N: 10, r: 8, p: 1 } } });
+  const commandServer = await startCommandServer({ eventStore: store.client, port: 0, snapshotEvery: 100, maxConflictRetries: 20, logger: silent, tokens, readDb: db, settings: { member: { passwordCost: { log2N: 10, r: 8, p: 1 } } } });
   const queryServer = await startQueryServer({ db, tokens, port: 0, logger: silent, eventStore: store.client, readYourWritesTimeoutMs: 200 });
   const callers: Record<string, string> = {
     anonymous: "",
