@@ -6,6 +6,8 @@ import { createEventStoreClient } from "../../src/kernel/write/event-store";
 import { serveMetricsIfConfigured } from "../../src/kernel/process/metrics";
 import { openReadDb, type ReadDb } from "../../src/kernel/read/read-db";
 import { startWithdrawnMemberRevocations } from "../../src/member/revocation";
+import { hostedModules } from "../../src/kernel/process/context-module";
+import { contextModules } from "../../src/modules";
 import { startCommandServer } from "./server";
 import { stopOnSignals } from "../../src/kernel/process/shutdown";
 import { portInUseHint } from "../../src/kernel/process/port-in-use";
@@ -17,10 +19,11 @@ async function main(): Promise<void> {
   const eventStore = createEventStoreClient(config);
   const metrics = await serveMetricsIfConfigured("command", config.metricsPort.command, config.host);
   if (metrics.server) logger.info({ url: metrics.server.url }, "metrics endpoint listening");
-  // The order context prices orders from its catalog in the read database.
-  const readDb = config.command.contexts.includes("order") ? await openReadDb(config.readDatabaseUrl) : undefined;
-  // The member context keeps password hashes in its member_credential table (write-side state).
-  const credentialsDb = config.command.contexts.includes("member") ? await openCredentialsDb(config, readDb) : undefined;
+  // Only the databases the hosted contexts' command services use (src/<context>/module.ts).
+  const hosted = hostedModules(contextModules, config.command.contexts);
+  const needs = (database: "read" | "write-side") => hosted.some((module) => module.commandDatabases?.includes(database));
+  const readDb = needs("read") ? await openReadDb(config.readDatabaseUrl) : undefined;
+  const credentialsDb = needs("write-side") ? await openCredentialsDb(config, readDb) : undefined;
   // Before serving: a withdrawn member's still-valid token must already be refused.
   const revoked = await startWithdrawnMemberRevocations(eventStore, logger);
   const server = await startCommandServer({

@@ -16,6 +16,7 @@ export type MemberSettings = Pick<MemberCommandDependencies, "adminLoginIds" | "
 
 export const memberModule: ContextModule = {
   name: "member",
+  commandDatabases: ["write-side"],
   commandServices: (host) => [
     bind(
       MemberCommandService,

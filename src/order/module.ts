@@ -16,6 +16,7 @@ import { stockReservation } from "./stock-reservation";
 
 export const orderModule: ContextModule = {
   name: "order",
+  commandDatabases: ["read"],
   commandServices: (host) => [
     bind(OrderCommandService, orderCommandService({ repository: host.repositoryOf(orderAggregate), readDb: host.readDb(), logger: host.logger, tokens: host.tokens })),
   ],

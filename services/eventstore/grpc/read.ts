@@ -1,47 +1,18 @@
 // Streams.Read for finite reads of a stream or of $all, paged from the log and written with
 // backpressure. Subscriptions (count = subscription) are handed to subscription.ts.
-import type { ServerWritableStream } from "@grpc/grpc-js";
 import type { EventLog, ReadEvent, ReadStart } from "../log";
 import { streamIdentifier } from "./codec";
 import { ResponseBatch } from "./framed-writes";
-import { streamDeleted, toServiceError } from "./errors";
+import { streamDeleted } from "./errors";
 import { streamsPb } from "./proto";
 import { parseReadRequest, type ReadRequest } from "./read-request";
+import { fail, isGone, send, writable, type ReadCall } from "./read-call";
 import { Subscription, type SubscriptionRegistry } from "./subscription";
 
-type ReadReq = InstanceType<typeof streamsPb.ReadReq>;
-type ReadResp = InstanceType<typeof streamsPb.ReadResp>;
-export type ReadCall = ServerWritableStream<ReadReq, ReadResp>;
 
 const PAGE = 500;
 /** Filtered $all reads examine at most this many events per synchronous step. */
 const SCAN_STEP = 5000;
-
-/** Resolves when the call can take more writes, or is gone. */
-export function writable(call: ReadCall): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      call.off("drain", done);
-      call.off("close", done);
-      call.off("cancelled", done);
-      resolve();
-    };
-    call.on("drain", done);
-    call.on("close", done);
-    call.on("cancelled", done);
-  });
-}
-
-export function isGone(call: ReadCall): boolean {
-  return call.cancelled || call.destroyed || call.writableEnded;
-}
-
-/** Writes, waiting for the client to keep up. Returns false once the call is gone. */
-export async function send(call: ReadCall, message: ReadResp | Buffer): Promise<boolean> {
-  if (isGone(call)) return false;
-  if (!call.write(message as ReadResp)) await writable(call);
-  return !isGone(call);
-}
 
 /** Writes a page of events in as few writes as possible, then waits for the client if needed. */
 async function sendPage(call: ReadCall, batch: ResponseBatch, entries: ReadEvent[], structuredIds: boolean): Promise<boolean> {
@@ -49,11 +20,6 @@ async function sendPage(call: ReadCall, batch: ResponseBatch, entries: ReadEvent
   for (const entry of entries) batch.event(entry, structuredIds);
   if (!batch.flush()) await writable(call);
   return !isGone(call);
-}
-
-export function fail(call: ReadCall, error: unknown): void {
-  if (isGone(call)) return;
-  call.emit("error", toServiceError(error));
 }
 
 export function readHandler(log: EventLog, subscriptions: SubscriptionRegistry) {

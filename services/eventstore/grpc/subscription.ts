@@ -10,7 +10,7 @@ import { ResponseBatch } from "./framed-writes";
 import { streamDeleted } from "./errors";
 import { streamsPb } from "./proto";
 import type { ReadRequest } from "./read-request";
-import { fail, isGone, writable, type ReadCall } from "./read";
+import { fail, isGone, writable, type ReadCall } from "./read-call";
 
 type Item = { entry: ReadEvent } | { checkpoint: bigint } | { streamDeleted: string };
 

@@ -27,6 +27,12 @@ function oneOf<const T extends readonly string[]>(name: string, value: string, a
   return value;
 }
 
+/** A comma-separated list, or undefined when unset or empty (meaning: every one there is). */
+function optionalListEnv(name: string): string[] | undefined {
+  const items = listEnv(name, "");
+  return items.length > 0 ? items : undefined;
+}
+
 function tlsFiles(certFile: string, keyFile: string): { certFile: string; keyFile: string } | undefined {
   if (certFile === "" && keyFile === "") return undefined;
   if (certFile === "" || keyFile === "") throw new Error("GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE must be set together");
@@ -68,12 +74,12 @@ export function loadConfig() {
       /** Aggregate states each context's repository keeps in memory; 0 = read every command's state from the store. */
       cacheSize: intEnv("COMMAND_CACHE_SIZE", 10_000),
       /** Bounded contexts whose command services this process hosts. */
-      contexts: listEnv("COMMAND_CONTEXTS", "product,member,order"),
+      contexts: optionalListEnv("COMMAND_CONTEXTS"),
     },
     query: {
       port: intEnv("QUERY_PORT", 50052),
       /** Bounded contexts whose query services this process hosts. */
-      contexts: listEnv("QUERY_CONTEXTS", "product,member,order,report"),
+      contexts: optionalListEnv("QUERY_CONTEXTS"),
       /** How long a query carrying a position_token waits for its read model (then UNAVAILABLE). */
       readYourWritesTimeoutMs: intEnv("READ_YOUR_WRITES_TIMEOUT_MS", 2000),
     },

@@ -13,6 +13,7 @@ import type { ReadDb } from "../read/read-db";
 import type { ReadYourWrites } from "../read/read-your-writes";
 import type { AggregateDefinition } from "../write/aggregate";
 import type { AggregateRepository } from "../write/repository";
+import { selectContexts } from "./hosted-contexts";
 
 /** What the command process offers a context's command services. */
 export interface CommandHost {
@@ -51,4 +52,14 @@ export interface ContextModule {
   reactors?(host: ReactorHost): Reactor[];
   /** How its events become integration events (services/publisher). */
   integration?: ContextMapping;
+  /**
+   * Databases its command services use: "read" (a read model it decides with), "write-side" (tables
+   * that cannot be rebuilt from events). The command process opens only what its contexts need.
+   */
+  commandDatabases?: readonly ("read" | "write-side")[];
+}
+
+/** The modules of the named contexts (all when unnamed); an unknown name is a startup error. */
+export function hostedModules(modules: readonly ContextModule[], names: readonly string[] | undefined): ContextModule[] {
+  return selectContexts(Object.fromEntries(modules.map((module) => [module.name, module])), names);
 }
