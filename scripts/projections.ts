@@ -8,6 +8,7 @@
 import { SingleBar, Presets } from "cli-progress";
 import type { CatchUpProgress } from "../src/kernel/read/catch-up";
 import { loadConfig } from "../src/kernel/process/config";
+import { infrastructureReason, isInfrastructureError } from "../src/kernel/process/infrastructure-errors";
 import { createEventStoreClient } from "../src/kernel/write/event-store";
 import { readProjectionStatus } from "../src/kernel/read/projection-status";
 import { openReadDb } from "../src/kernel/read/read-db";
@@ -47,7 +48,16 @@ async function status(): Promise<number> {
   const client = createEventStoreClient(config);
   const db = await openReadDb(config.readDatabaseUrl);
   try {
-    const reports = await readProjectionStatus({ db, client, projections });
+    let reports;
+    try {
+      reports = await readProjectionStatus({ db, client, projections });
+    } catch (error) {
+      if (!isInfrastructureError(error)) throw error;
+      // The status rows live in the read database: while it is down the projections are waiting
+      // (the projector's health and projection_waiting gauge say so); say it plainly here too.
+      console.error(`read database unreachable (${infrastructureReason(error)}): every projection is waiting with its position kept; see the projector's health or /metrics`);
+      return 1;
+    }
     const rows = reports.map((r) => ({
       projection: r.name,
       state: r.state.replace("_", " "),
