@@ -3,18 +3,19 @@
 // metadata) and back out on the response header, repository.handle with the caller's expected
 // revision, and what that throws mapped to a gRPC status (commandErrorToStatus). A context's
 // handler keeps only what is its own: building the command, and any step between validation and
-// the write (an ownership check, catalogue pricing, credential rows around the append).
+// the write (an ownership check, prices from a read model, rows written beside the append).
 //
 // Where request validation lives: field rules (a request's fields on their own: present, length,
 // format, range) are written once per aggregate, next to its decider (`<aggregate>CommandViolations`,
-// or a context's rules.ts the decider imports), as pure functions returning every broken rule
-// with the field named as in the contract. They are never written in a handler: the handler passes
-// the aggregate's rules to this helper (`fieldRules`), which applies them before any read or write,
-// and decide() applies them again as a guard for callers that do not come through a handler
-// (process managers, tests). Fields that never reach the command (an id in a request, a password)
-// are checked with the shared helpers of kernel/grpc/fields.ts and reported with the command's
-// (`requestViolations`). The decider keeps the business rules: whatever needs the aggregate's
-// state (exists, stock, status).
+// or a context's rules.ts the decider imports), as pure functions returning every broken rule with
+// the field named as in the contract; never in a handler. The handler hands the aggregate's rules
+// to this helper (`fieldRules`), which applies them in execute before the write; a handler that
+// reads first (to check ownership, to price) calls validate before that read. decide() applies the
+// same rules again as a guard for callers that do not come through a handler (process managers,
+// tests). Fields that never reach the command (an id in a request, a password) are checked with
+// the shared helpers of kernel/grpc/fields.ts and reported with the command's (`requestViolations`).
+// The decider keeps the business rules: whatever needs the aggregate's state (whether it exists,
+// what it holds, its status).
 import type { Message } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import { authenticate, requireRole, type Caller, type TokenService } from "../auth/auth";
