@@ -204,7 +204,8 @@ export function memberCommandService(deps: MemberCommandDependencies): ServiceIm
           }
           throw error;
         }
-        return repository.handle(memberId, command, { metadata });
+        // Stamped once the password is verified and hashed: the event's time is the change's.
+        return repository.handle(memberId, { ...command, now: clock() }, { metadata });
       };
       return { result: writeResult(await handler.execute(context, { id: memberId, command, write: change })) };
     },
