@@ -15,6 +15,7 @@ import {
 } from "../../gen/eventmall/admin/v1/admin_pb";
 import { ADMIN_ROLE, authenticate, requireRole, type TokenService } from "../kernel/auth/auth";
 import { invalidArgument, notFound } from "../kernel/grpc/errors";
+import { readPageSize, type PageSizeLimits } from "../kernel/grpc/fields";
 import { parkedCount, readProjectionStatus } from "../kernel/read/projection-status";
 import { groupName, type Projection } from "../kernel/read/projector";
 import { readCheckpoint } from "../kernel/read/projector-checkpoint";
@@ -27,12 +28,12 @@ export interface ProjectionAdminDependencies {
   projections: Pick<Projection, "name" | "filter">[];
 }
 
-const DEFAULT_PAGE_SIZE = 100;
+/** Parked events listed per page: more than the list queries', each one is small. */
+const PARKED_PAGE_SIZE: PageSizeLimits = { default: 100, max: 500 };
 /** Replayed events the answer accounts for one by one. */
 const REPLAY_REPORT_LIMIT = 1_000;
 /** How long a replay call waits for the projection to apply what it handed back. */
 const REPLAY_WAIT_MS = 10_000;
-const MAX_PAGE_SIZE = 500;
 
 const STATES: Record<string, ProjectionState> = {
   catching_up: ProjectionState.CATCHING_UP,
@@ -79,10 +80,8 @@ export function projectionAdminService(deps: ProjectionAdminDependencies): Servi
     async listParkedEvents(request, context) {
       await admin(context);
       const projection = projectionNamed(request.projection);
-      const pageSize = request.pageSize === 0 ? DEFAULT_PAGE_SIZE : request.pageSize;
-      if (pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
-        throw invalidArgument([{ field: "page_size", description: `must be between 1 and ${MAX_PAGE_SIZE} (0 means ${DEFAULT_PAGE_SIZE})` }]);
-      }
+      const { pageSize, violation } = readPageSize(request.pageSize, PARKED_PAGE_SIZE);
+      if (violation) throw invalidArgument([violation]);
       const entries = await readParked(client, projection, START, pageSize);
       return { events: await Promise.all(entries.map((entry) => toParkedEvent(db, projection, entry))) };
     },

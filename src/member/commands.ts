@@ -4,16 +4,17 @@
 // table (credentials.ts), which withdrawal erases.
 import { randomUUID } from "node:crypto";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { EventStoreDBClient } from "@eventstore/db-client";
 import { MemberCommandService } from "../../gen/eventmall/member/v1/commands_pb";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb";
-import { ADMIN_ROLE, authenticate, requireRole, type Caller, type TokenService } from "../kernel/auth/auth";
-import { commandErrorToStatus, type ErrorLogger } from "../kernel/write/command-errors";
-import { DomainRuleViolation, type FieldViolation } from "../kernel/write/decider";
+import { ADMIN_ROLE, type Caller, type TokenService } from "../kernel/auth/auth";
+import type { ErrorLogger } from "../kernel/write/command-errors";
+import { commandHandler } from "../kernel/write/command-handler";
+import { DomainRuleViolation } from "../kernel/write/decider";
 import type { EventMetadata } from "../kernel/write/event-codec";
 import { ERROR_DOMAIN, alreadyExists, failedPrecondition, invalidArgument, notFound, permissionDenied, unauthenticated } from "../kernel/grpc/errors";
-import { CORRELATION_HEADER, requestMetadata } from "../kernel/write/metadata";
+import { isUuid } from "../kernel/grpc/fields";
 import type { ReadDb } from "../kernel/read/read-db";
 import type { AggregateRepository, HandleResult } from "../kernel/write/repository";
 import { writeResult } from "../kernel/write/write-result";
@@ -21,7 +22,7 @@ import { CredentialConflict, CredentialStore } from "./credentials";
 import { emailKey, holdsEmail, holdsLoginId, memberCommandViolations, type MemberCommand, type MemberEvent, type MemberState } from "./decider";
 import { DEFAULT_RESERVATION_GRACE_MS, IdentifierReservations, IdentifierTaken } from "./identifiers";
 import { DEFAULT_SCRYPT_COST, hashPassword, spendVerificationTime, verifyPassword, type ScryptCost } from "./password";
-import { LOGIN_ID_PATTERN, PASSWORD_MAX_LENGTH, passwordViolation } from "./rules";
+import { LOGIN_ID_PATTERN, PASSWORD_MAX_LENGTH, passwordViolation, targetMemberId } from "./rules";
 import { emailStream, loginIdStream } from "./streams";
 
 export type MemberRepository = AggregateRepository<MemberState, MemberCommand, MemberEvent>;
@@ -46,7 +47,6 @@ export interface MemberCommandDependencies {
   newMemberId?: () => string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** One answer for every failed login, so it does not tell which login ids exist. */
 const LOGIN_FAILED = "invalid login id or password";
 
@@ -58,25 +58,8 @@ export function memberCommandService(deps: MemberCommandDependencies): ServiceIm
   const reservations = new IdentifierReservations(deps.client, { graceMs: deps.reservationGraceMs ?? DEFAULT_RESERVATION_GRACE_MS, clock });
   const credentials = new CredentialStore(deps.credentialsDb, clock);
   const { repository } = deps;
-
-  /** Runs store work, turning what it throws into the status a client should see. */
-  async function guarded<T>(work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      throw commandErrorToStatus(error, deps.logger);
-    }
-  }
-
-  function metadataOf(context: HandlerContext): EventMetadata {
-    const metadata = requestMetadata(context.requestHeader);
-    context.responseHeader.set(CORRELATION_HEADER, metadata.correlationId);
-    return metadata;
-  }
-
-  function rejectViolations(violations: FieldViolation[]): void {
-    if (violations.length > 0) throw invalidArgument(violations);
-  }
+  const handler = commandHandler({ ...deps, fieldRules: memberCommandViolations });
+  const { guarded } = handler;
 
   const holdsLoginIdNow = (loginId: string) => async (memberId: string) => holdsLoginId((await repository.load(memberId)).state, loginId);
   const holdsEmailNow = (email: string) => async (memberId: string) => holdsEmail((await repository.load(memberId)).state, email);
@@ -92,7 +75,7 @@ export function memberCommandService(deps: MemberCommandDependencies): ServiceIm
 
   /** The member the caller's token names, loaded, active. */
   async function activeMember(caller: Caller): Promise<Extract<MemberState, { exists: true }>> {
-    if (!UUID.test(caller.subject)) throw notFound("the caller is not a member");
+    if (!isUuid(caller.subject)) throw notFound("the caller is not a member");
     const { state } = await guarded(() => repository.load(caller.subject));
     if (!state.exists) throw notFound("the caller is not a member");
     if (state.withdrawn) throw failedPrecondition("this member has withdrawn", "MEMBER_WITHDRAWN");
@@ -119,14 +102,12 @@ export function memberCommandService(deps: MemberCommandDependencies): ServiceIm
         address: request.address,
         now: clock(),
       };
-      const violations = memberCommandViolations(command);
-      const passwordProblem = passwordViolation("password", request.password);
-      rejectViolations(passwordProblem ? [...violations, passwordProblem] : violations);
-      const metadata = metadataOf(context);
+      // The password is no field of the command: checked here, reported after the command's fields.
+      handler.validate([...memberCommandViolations(command), passwordViolation("password", request.password)]);
       const { memberId } = command;
-      // Hash first: the fewer steps between reservation and registration, the smaller the window.
-      const passwordHash = await hashPassword(request.password, cost);
-      const outcome = await guarded(async () => {
+      const register = async (metadata: EventMetadata) => {
+        // Hash first: the fewer steps between reservation and registration, the smaller the window.
+        const passwordHash = await hashPassword(request.password, cost);
         try {
           await reservations.reserve(loginIdStream(request.loginId), memberId, metadata, holdsLoginIdNow(request.loginId));
         } catch (error) {
@@ -161,12 +142,13 @@ export function memberCommandService(deps: MemberCommandDependencies): ServiceIm
           }
           throw error;
         }
-      });
+      };
+      const outcome = await handler.execute(context, { id: memberId, command, write: register });
       return { memberId, result: writeResult(outcome) };
     },
 
     async changeProfile(request, context) {
-      const caller = await authenticate(context, deps.tokens);
+      const caller = await handler.authorize(context);
       const command: MemberCommand = {
         type: "ChangeProfile",
         memberId: caller.subject,
@@ -175,11 +157,10 @@ export function memberCommandService(deps: MemberCommandDependencies): ServiceIm
         address: request.address,
         now: clock(),
       };
-      rejectViolations(memberCommandViolations(command));
+      handler.validate(memberCommandViolations(command));
       const before = await activeMember(caller);
-      const metadata = metadataOf(context);
       const newEmail = request.email !== undefined && emailKey(request.email) !== emailKey(before.email) ? request.email : undefined;
-      const outcome = await guarded(async () => {
+      const change = async (metadata: EventMetadata) => {
         if (newEmail !== undefined) await reserveEmail(newEmail, caller.subject, metadata);
         let result: HandleResult<MemberState, MemberEvent>;
         try {
@@ -193,52 +174,50 @@ export function memberCommandService(deps: MemberCommandDependencies): ServiceIm
           await bestEffort("release old email", () => reservations.release(emailStream(before.email), caller.subject, metadata));
         }
         return result;
-      });
+      };
+      const outcome = await handler.execute(context, { id: caller.subject, command, write: change });
       return { result: writeResult(outcome) };
     },
 
     async changePassword(request, context) {
-      const caller = await authenticate(context, deps.tokens);
-      const violations: FieldViolation[] = [];
-      if (request.oldPassword === "") violations.push({ field: "old_password", description: "must not be empty" });
-      const problem = passwordViolation("new_password", request.newPassword);
-      if (problem) violations.push(problem);
-      rejectViolations(violations);
+      const caller = await handler.authorize(context);
+      handler.validate([
+        request.oldPassword === "" ? { field: "old_password", description: "must not be empty" } : undefined,
+        passwordViolation("new_password", request.newPassword),
+      ]);
       await activeMember(caller);
       const memberId = caller.subject;
-      const metadata = metadataOf(context);
-      const stored = await guarded(() => credentials.current(memberId));
-      const matches =
-        stored !== undefined && request.oldPassword.length <= PASSWORD_MAX_LENGTH && (await verifyPassword(request.oldPassword, stored.passwordHash));
-      if (!stored || !matches) throw permissionDenied("the old password does not match", "WRONG_PASSWORD");
-      const passwordHash = await hashPassword(request.newPassword, cost);
-      try {
-        await credentials.set(memberId, passwordHash, stored.version);
-      } catch (error) {
-        if (error instanceof CredentialConflict) {
-          throw new ConnectError("the password was changed concurrently; retry with the current password", Code.Aborted, undefined, [
-            { desc: ErrorInfoSchema, value: { reason: "PASSWORD_CHANGED_CONCURRENTLY", domain: ERROR_DOMAIN } },
-          ]);
+      const command: MemberCommand = { type: "ChangePassword", memberId, now: clock() };
+      const change = async (metadata: EventMetadata) => {
+        const stored = await credentials.current(memberId);
+        const matches =
+          stored !== undefined && request.oldPassword.length <= PASSWORD_MAX_LENGTH && (await verifyPassword(request.oldPassword, stored.passwordHash));
+        if (!stored || !matches) throw permissionDenied("the old password does not match", "WRONG_PASSWORD");
+        const passwordHash = await hashPassword(request.newPassword, cost);
+        try {
+          await credentials.set(memberId, passwordHash, stored.version);
+        } catch (error) {
+          if (error instanceof CredentialConflict) {
+            throw new ConnectError("the password was changed concurrently; retry with the current password", Code.Aborted, undefined, [
+              { desc: ErrorInfoSchema, value: { reason: "PASSWORD_CHANGED_CONCURRENTLY", domain: ERROR_DOMAIN } },
+            ]);
+          }
+          throw error;
         }
-        throw commandErrorToStatus(error, deps.logger);
-      }
-      const outcome = await guarded(() => repository.handle(memberId, { type: "ChangePassword", memberId, now: clock() }, { metadata }));
-      return { result: writeResult(outcome) };
+        // Stamped once the password is verified and hashed: the event's time is the change's.
+        return repository.handle(memberId, { ...command, now: clock() }, { metadata });
+      };
+      return { result: writeResult(await handler.execute(context, { id: memberId, command, write: change })) };
     },
 
     async withdrawMember(request, context) {
-      const caller = await authenticate(context, deps.tokens);
-      const memberId = request.memberId === "" ? caller.subject : request.memberId.toLowerCase();
-      if (memberId !== caller.subject) requireRole(caller, ADMIN_ROLE);
-      if (!UUID.test(memberId)) {
-        if (request.memberId === "") throw notFound("the caller is not a member");
-        throw invalidArgument([{ field: "member_id", description: "must be a member id (UUID)" }]);
-      }
-      const metadata = metadataOf(context);
+      const caller = await handler.authorize(context);
+      const memberId = targetMemberId(request.memberId, caller);
       const command: MemberCommand = { type: "WithdrawMember", memberId, withdrawnBy: caller.subject, now: clock() };
-      const outcome = await guarded(async () => {
+      const withdraw = async (metadata: EventMetadata) => {
+        let outcome: HandleResult<MemberState, MemberEvent>;
         try {
-          return await repository.handle(memberId, command, { metadata });
+          outcome = await repository.handle(memberId, command, { metadata });
         } catch (error) {
           // Withdrawing again finishes an erasure an earlier withdrawal could not do.
           if (error instanceof DomainRuleViolation && error.reason === "MEMBER_WITHDRAWN") {
@@ -246,15 +225,16 @@ export function memberCommandService(deps: MemberCommandDependencies): ServiceIm
           }
           throw error;
         }
-      });
-      const member = outcome.state;
-      if (member.exists && member.withdrawn) deps.onWithdrawn?.(memberId);
-      if (member.exists) {
-        await bestEffort("erase credential", () => credentials.erase(memberId));
-        await bestEffort("release login id", () => reservations.release(loginIdStream(member.loginId), memberId, metadata));
-        await bestEffort("release email", () => reservations.release(emailStream(member.email), memberId, metadata));
-      }
-      return { result: writeResult(outcome) };
+        const member = outcome.state;
+        if (member.exists && member.withdrawn) deps.onWithdrawn?.(memberId);
+        if (member.exists) {
+          await bestEffort("erase credential", () => credentials.erase(memberId));
+          await bestEffort("release login id", () => reservations.release(loginIdStream(member.loginId), memberId, metadata));
+          await bestEffort("release email", () => reservations.release(emailStream(member.email), memberId, metadata));
+        }
+        return outcome;
+      };
+      return { result: writeResult(await handler.execute(context, { id: memberId, command, write: withdraw })) };
     },
 
     async login(request) {

@@ -7,14 +7,14 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { MemberQueryService, MemberSchema, MemberStatus, type Member } from "../../gen/eventmall/member/v1/queries_pb";
 import type { Member as MemberRow, Prisma } from "../generated/read-db/sqlite/client";
 import { ADMIN_ROLE, authenticate, requireRole, type TokenService } from "../kernel/auth/auth";
-import { invalidArgument, notFound } from "../kernel/grpc/errors";
+import { invalidArgument, notFound, type FieldViolation } from "../kernel/grpc/errors";
+import { isUuid, readPageSize } from "../kernel/grpc/fields";
+import { pageTokens } from "../kernel/grpc/page-tokens";
 import type { ReadDb } from "../kernel/read/read-db";
 import { ReadYourWrites } from "../kernel/read/read-your-writes";
 import { MEMBER_STATUS, memberProjection } from "./projection";
+import { targetMemberId } from "./rules";
 
-export const DEFAULT_PAGE_SIZE = 20;
-export const MAX_PAGE_SIZE = 100;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // Timestamp's documented range: 0001-01-01 to 9999-12-31.
 const MIN_SECONDS = -62_135_596_800n;
 const MAX_SECONDS = 253_402_300_799n;
@@ -28,12 +28,7 @@ export function memberQueryService(
     async getMember(request, context) {
       const caller = await authenticate(context, tokens);
       await readYourWrites.waitFor(memberProjection, request.positionToken);
-      const memberId = request.memberId === "" ? caller.subject : request.memberId.toLowerCase();
-      if (memberId !== caller.subject) requireRole(caller, ADMIN_ROLE);
-      if (!UUID.test(memberId)) {
-        if (request.memberId === "") throw notFound("the caller is not a member");
-        throw invalidArgument([{ field: "member_id", description: "must be a member id (UUID)" }]);
-      }
+      const memberId = targetMemberId(request.memberId, caller);
       const row = await db.member.findUnique({ where: { id: memberId } });
       if (!row) throw notFound(`member ${memberId} not found`);
       return { member: toMessage(row) };
@@ -42,13 +37,11 @@ export function memberQueryService(
     async listMembersWithdrawnSince(request, context) {
       requireRole(await authenticate(context, tokens), ADMIN_ROLE);
       await readYourWrites.waitFor(memberProjection, request.positionToken);
-      const violations: { field: string; description: string }[] = [];
+      const violations: FieldViolation[] = [];
       const since = request.since === undefined ? undefined : validDate(request.since);
       if (since === undefined) violations.push({ field: "since", description: "must be a valid timestamp" });
-      const pageSize = request.pageSize === 0 ? DEFAULT_PAGE_SIZE : request.pageSize;
-      if (pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
-        violations.push({ field: "page_size", description: `must be between 1 and ${MAX_PAGE_SIZE} (0 means ${DEFAULT_PAGE_SIZE})` });
-      }
+      const { pageSize, violation } = readPageSize(request.pageSize);
+      if (violation) violations.push(violation);
       if (violations.length > 0 || since === undefined) throw invalidArgument(violations);
       const after = request.pageToken === "" ? undefined : decodePageToken(request.pageToken, since);
 
@@ -73,23 +66,17 @@ function validDate(timestamp: Timestamp): Date | undefined {
   return timestampDate(timestamp);
 }
 
+// A token is valid only for the `since` it was issued with.
+const withdrawnPages = pageTokens({ method: "ListMembersWithdrawnSince", keys: ["w", "id"], wrongScope: "was issued for a different `since`" });
+
 function encodePageToken(withdrawnAt: Date, id: string, since: Date): string {
-  return Buffer.from(JSON.stringify({ w: withdrawnAt.toISOString(), id, s: since.toISOString() })).toString("base64url");
+  return withdrawnPages.encode({ w: withdrawnAt.toISOString(), id }, since.toISOString());
 }
 
 function decodePageToken(token: string, since: Date): { withdrawnAt: Date; id: string } {
-  const bad = (description: string) => invalidArgument([{ field: "page_token", description }]);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
-  } catch {
-    throw bad("not a token issued by ListMembersWithdrawnSince");
-  }
-  const { w, id, s } = (parsed && typeof parsed === "object" ? parsed : {}) as Record<string, unknown>;
-  if (typeof w !== "string" || typeof id !== "string" || typeof s !== "string") throw bad("not a token issued by ListMembersWithdrawnSince");
-  if (s !== since.toISOString()) throw bad("was issued for a different `since`");
+  const { w, id } = withdrawnPages.decode(token, since.toISOString());
   const withdrawnAt = new Date(w);
-  if (Number.isNaN(withdrawnAt.getTime()) || !UUID.test(id)) throw bad("not a token issued by ListMembersWithdrawnSince");
+  if (Number.isNaN(withdrawnAt.getTime()) || !isUuid(id)) throw withdrawnPages.notIssuedHere();
   return { withdrawnAt, id };
 }
 

@@ -1,5 +1,8 @@
-// Field rules of member requests, shared by the decider and the command handlers. Every broken
+// Field rules of member requests, shared by the decider and the command and query handlers. Every broken
 // rule is reported, with the field named as in the contract.
+import { ADMIN_ROLE, requireRole, type Caller } from "../kernel/auth/auth";
+import { invalidArgument, notFound } from "../kernel/grpc/errors";
+import { isUuid } from "../kernel/grpc/fields";
 import type { FieldViolation } from "../kernel/write/decider";
 
 export const LOGIN_ID_PATTERN = /^[a-z0-9_]{4,20}$/;
@@ -69,4 +72,19 @@ export function profileViolations(
   if (options.requireAll || profile.email !== undefined) found.push(emailViolation(profile.email ?? ""));
   if (options.requireAll || profile.address !== undefined) found.push(textViolation("address", profile.address ?? "", ADDRESS_MAX_LENGTH));
   return found.filter((v): v is FieldViolation => v !== undefined);
+}
+
+/**
+ * The member a request names (member_id, lower-cased), or the caller's own when it names none.
+ * Another member's needs the admin role; an id that is no UUID is INVALID_ARGUMENT, a caller that
+ * is no member (an operator token) NOT_FOUND.
+ */
+export function targetMemberId(requested: string, caller: Caller): string {
+  const memberId = requested === "" ? caller.subject : requested.toLowerCase();
+  if (memberId !== caller.subject) requireRole(caller, ADMIN_ROLE);
+  if (!isUuid(memberId)) {
+    if (requested === "") throw notFound("the caller is not a member");
+    throw invalidArgument([{ field: "member_id", description: "must be a member id (UUID)" }]);
+  }
+  return memberId;
 }

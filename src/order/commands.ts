@@ -2,26 +2,18 @@
 // Prices come from the order context's own catalog in the read database, never from a call to
 // the product services; stock is taken afterwards by the stock reservation process.
 import { randomUUID } from "node:crypto";
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import { OrderCommandService, type PlaceOrderRequest } from "../../gen/eventmall/order/v1/commands_pb";
-import { ADMIN_ROLE, authenticate, requireRole, type TokenService } from "../kernel/auth/auth";
-import { commandErrorToStatus, type ErrorLogger } from "../kernel/write/command-errors";
-import type { FieldViolation } from "../kernel/write/decider";
-import { failedPrecondition, invalidArgument, notFound, permissionDenied } from "../kernel/grpc/errors";
-import { CORRELATION_HEADER, requestMetadata } from "../kernel/write/metadata";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { OrderCommandService } from "../../gen/eventmall/order/v1/commands_pb";
+import { ADMIN_ROLE, type TokenService } from "../kernel/auth/auth";
+import type { ErrorLogger } from "../kernel/write/command-errors";
+import { commandHandler } from "../kernel/write/command-handler";
+import { failedPrecondition, notFound, permissionDenied } from "../kernel/grpc/errors";
 import type { ReadDb } from "../kernel/read/read-db";
-import type { HandleResult } from "../kernel/write/repository";
 import { writeResult } from "../kernel/write/write-result";
 import { INSUFFICIENT_INVENTORY } from "../product/decider";
-import type { DeliveryDetails, OrderCommand, PricedLine } from "./decider";
+import { orderCommandViolations, type OrderCommand, type PricedLine } from "./decider";
+import { parseOrderId, readPlaceOrder, type RequestedLine } from "./rules";
 import type { OrderRepository } from "./stock-reservation";
-
-export const MAX_ORDER_ITEMS = 100;
-export const MAX_LINE_QUANTITY = 10_000n;
-const MAX_ADDRESS_LENGTH = 500;
-const MAX_MESSAGE_LENGTH = 500;
-const PHONE = /^\+?[0-9][0-9 ()-]{3,30}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface OrderCommandDependencies {
   repository: OrderRepository;
@@ -33,104 +25,45 @@ export interface OrderCommandDependencies {
   newOrderId?: () => string;
 }
 
-interface RequestedLine {
-  productId: string;
-  quantity: bigint;
-}
-
 export function orderCommandService(deps: OrderCommandDependencies): ServiceImpl<typeof OrderCommandService> {
   const clock = deps.clock ?? (() => new Date());
   const newOrderId = deps.newOrderId ?? randomUUID;
-
-  async function execute(context: HandlerContext, orderId: string, command: OrderCommand): Promise<HandleResult<unknown, unknown>> {
-    const metadata = requestMetadata(context.requestHeader);
-    context.responseHeader.set(CORRELATION_HEADER, metadata.correlationId);
-    try {
-      return await deps.repository.handle(orderId, command, { metadata });
-    } catch (error) {
-      throw commandErrorToStatus(error, deps.logger);
-    }
-  }
+  const handler = commandHandler({ ...deps, fieldRules: orderCommandViolations });
 
   /** The order, when it exists and belongs to the caller (NOT_FOUND / PERMISSION_DENIED otherwise). */
   async function ownOrder(orderId: string, memberId: string): Promise<void> {
-    let loaded;
-    try {
-      loaded = await deps.repository.load(orderId);
-    } catch (error) {
-      throw commandErrorToStatus(error, deps.logger);
-    }
+    const loaded = await handler.guarded(() => deps.repository.load(orderId));
     if (!loaded.state.exists) throw notFound(`order ${orderId} not found`);
     if (loaded.state.memberId !== memberId) throw permissionDenied("this order belongs to another member", "NOT_ORDER_OWNER");
   }
 
   return {
     async placeOrder(request, context) {
-      const caller = await authenticate(context, deps.tokens);
-      const { lines: requested, delivery } = parsePlaceOrder(request);
+      const caller = await handler.authorize(context);
+      const { violations, lines: requested, delivery } = readPlaceOrder(request);
+      // Every field before the catalogue is read: pricing needs well-formed product ids.
+      handler.validate(violations, "invalid PlaceOrder request");
       const lines = await priceLines(deps.readDb, requested);
       const orderId = newOrderId();
       const command: OrderCommand = { type: "PlaceOrder", orderId, memberId: caller.subject, lines, delivery, now: clock() };
-      const outcome = await execute(context, orderId, command);
+      const outcome = await handler.execute(context, { id: orderId, command, invalidMessage: "invalid PlaceOrder request" });
       const total = lines.reduce((sum, line) => sum + line.unitPrice * line.quantity, 0n);
       return { orderId, total, result: writeResult(outcome) };
     },
 
     async cancelOrder(request, context) {
-      const caller = await authenticate(context, deps.tokens);
+      const caller = await handler.authorize(context);
       const orderId = parseOrderId(request.orderId);
       await ownOrder(orderId, caller.subject);
-      return { result: writeResult(await execute(context, orderId, { type: "CancelOrder", orderId, now: clock() })) };
+      return { result: writeResult(await handler.execute(context, { id: orderId, command: { type: "CancelOrder", orderId, now: clock() } })) };
     },
 
     async shipOrder(request, context) {
-      requireRole(await authenticate(context, deps.tokens), ADMIN_ROLE);
+      await handler.authorize(context, ADMIN_ROLE);
       const orderId = parseOrderId(request.orderId);
-      return { result: writeResult(await execute(context, orderId, { type: "ShipOrder", orderId, now: clock() })) };
+      return { result: writeResult(await handler.execute(context, { id: orderId, command: { type: "ShipOrder", orderId, now: clock() } })) };
     },
   };
-}
-
-export function parseOrderId(orderId: string): string {
-  if (!UUID.test(orderId)) throw invalidArgument([{ field: "order_id", description: "must be an order id (UUID)" }]);
-  return orderId.toLowerCase();
-}
-
-/** Checks every field at once; merges items naming the same product (first position kept). */
-function parsePlaceOrder(request: PlaceOrderRequest): { lines: RequestedLine[]; delivery: DeliveryDetails } {
-  const violations: FieldViolation[] = [];
-  if (request.items.length === 0) violations.push({ field: "items", description: "must contain at least one item" });
-  if (request.items.length > MAX_ORDER_ITEMS) violations.push({ field: "items", description: `must contain at most ${MAX_ORDER_ITEMS} items` });
-  const merged = new Map<string, RequestedLine>();
-  request.items.slice(0, MAX_ORDER_ITEMS).forEach((item, index) => {
-    const field = `items[${index}]`;
-    if (!UUID.test(item.productId)) {
-      violations.push({ field: `${field}.product_id`, description: "must be a product id (UUID)" });
-      return;
-    }
-    if (item.quantity < 1n || item.quantity > MAX_LINE_QUANTITY) {
-      violations.push({ field: `${field}.quantity`, description: `must be between 1 and ${MAX_LINE_QUANTITY}` });
-      return;
-    }
-    const productId = item.productId.toLowerCase();
-    const line = merged.get(productId);
-    if (!line) merged.set(productId, { productId, quantity: item.quantity });
-    else if ((line.quantity += item.quantity) > MAX_LINE_QUANTITY) {
-      violations.push({ field: `${field}.quantity`, description: `items of one product must add up to at most ${MAX_LINE_QUANTITY}` });
-    }
-  });
-
-  const delivery = request.delivery;
-  const address = delivery?.address.trim() ?? "";
-  const phone = delivery?.phone.trim() ?? "";
-  const message = delivery?.message.trim() ?? "";
-  if (address === "") violations.push({ field: "delivery.address", description: "must not be empty" });
-  else if ([...address].length > MAX_ADDRESS_LENGTH) violations.push({ field: "delivery.address", description: `must be at most ${MAX_ADDRESS_LENGTH} characters` });
-  if (!PHONE.test(phone)) violations.push({ field: "delivery.phone", description: "must be a phone number (digits, spaces, + ( ) -)" });
-  if ([...message].length > MAX_MESSAGE_LENGTH) violations.push({ field: "delivery.message", description: `must be at most ${MAX_MESSAGE_LENGTH} characters` });
-
-  if (violations.length > 0) throw invalidArgument(violations, "invalid PlaceOrder request");
-  return { lines: [...merged.values()], delivery: { address, phone, message } };
 }
 
 /**

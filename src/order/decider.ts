@@ -18,9 +18,10 @@ import {
   type OrderRejected,
   type OrderShipped,
 } from "../../gen/eventmall/order/v1/events_pb";
-import { DomainRuleViolation, type Decider } from "../kernel/write/decider";
+import { DomainRuleViolation, type Decider, type FieldViolation } from "../kernel/write/decider";
 import { streamCategory, type AggregateDefinition } from "../kernel/write/aggregate";
 import { EventCodec } from "../kernel/write/event-codec";
+import { deliveryViolations, itemCountViolations, lineViolation } from "./rules";
 
 /** Order streams: "order-<id>". */
 export const OrderStream = streamCategory("order");
@@ -64,7 +65,20 @@ export const orderEventMessages = [
 
 export const orderEvents = new EventCodec(orderEventMessages);
 
+/** Field rules of a command (field names as in the contract; see rules.ts). */
+export function orderCommandViolations(command: OrderCommand): FieldViolation[] {
+  if (command.type !== "PlaceOrder") return [];
+  const violations = itemCountViolations(command.lines.length);
+  command.lines.forEach((line, index) => {
+    const problem = lineViolation(`items[${index}]`, line);
+    if (problem) violations.push(problem);
+  });
+  return [...violations, ...deliveryViolations(command.delivery)];
+}
+
 function decide(command: OrderCommand, state: OrderState): OrderEvent[] {
+  const violations = orderCommandViolations(command);
+  if (violations.length > 0) throw DomainRuleViolation.invalidArgument(violations);
   const { orderId } = command;
   const at = timestampFromDate(command.now);
   if (command.type === "PlaceOrder") {
@@ -98,7 +112,6 @@ function decide(command: OrderCommand, state: OrderState): OrderEvent[] {
 }
 
 function placeOrder(command: Extract<OrderCommand, { type: "PlaceOrder" }>): OrderPlaced {
-  if (command.lines.length === 0) throw DomainRuleViolation.invalidArgument([{ field: "items", description: "must not be empty" }]);
   let total = 0n;
   const lines = command.lines.map((line, index) => {
     const lineTotal = line.unitPrice * line.quantity;

@@ -15,13 +15,13 @@ import {
 import type { Order as OrderRow, OrderLine as OrderLineRow, Prisma } from "../generated/read-db/sqlite/client";
 import { ADMIN_ROLE, authenticate, hasRole, type TokenService } from "../kernel/auth/auth";
 import { invalidArgument, notFound, permissionDenied } from "../kernel/grpc/errors";
+import { readPageSize } from "../kernel/grpc/fields";
+import { pageTokens } from "../kernel/grpc/page-tokens";
 import type { ReadDb } from "../kernel/read/read-db";
 import { ReadYourWrites } from "../kernel/read/read-your-writes";
-import { parseOrderId } from "./commands";
+import { parseOrderId } from "./rules";
 import { orderProjection } from "./projection";
 
-export const DEFAULT_PAGE_SIZE = 20;
-export const MAX_PAGE_SIZE = 100;
 /** The longest GetOrder waits for an outcome (less when the call's deadline is nearer). */
 export const MAX_OUTCOME_WAIT_MS = 10_000;
 const FIRST_POLL_MS = 5;
@@ -102,32 +102,22 @@ export function orderQueryService(db: ReadDb, tokens: TokenService, options: Ord
 type Cursor = { placedAt: Date; id: string };
 
 function parseListRequest(request: ListMemberOrdersRequest, memberId: string): { pageSize: number; after?: Cursor } {
-  const pageSize = request.pageSize === 0 ? DEFAULT_PAGE_SIZE : request.pageSize;
-  if (pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
-    throw invalidArgument([{ field: "page_size", description: `must be between 1 and ${MAX_PAGE_SIZE} (0 means ${DEFAULT_PAGE_SIZE})` }]);
-  }
+  const { pageSize, violation } = readPageSize(request.pageSize);
+  if (violation) throw invalidArgument([violation]);
   return { pageSize, after: request.pageToken === "" ? undefined : decodePageToken(request.pageToken, memberId) };
 }
 
 // A token is valid only for the caller it was issued to.
+const orderPages = pageTokens({ method: "ListMemberOrders", keys: ["t", "id"], scopeKey: "m", wrongScope: "was issued to another caller" });
+
 function encodePageToken(memberId: string, row: OrderRow): string {
-  return Buffer.from(JSON.stringify({ t: row.placedAt.toISOString(), id: row.id, m: memberId })).toString("base64url");
+  return orderPages.encode({ t: row.placedAt.toISOString(), id: row.id }, memberId);
 }
 
 function decodePageToken(token: string, memberId: string): Cursor {
-  const bad = (description = "not a token issued by ListMemberOrders") => invalidArgument([{ field: "page_token", description }]);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
-  } catch {
-    throw bad();
-  }
-  if (!parsed || typeof parsed !== "object") throw bad();
-  const { t, id, m } = parsed as Record<string, unknown>;
-  if (typeof t !== "string" || typeof id !== "string" || typeof m !== "string") throw bad();
-  if (m !== memberId) throw bad("was issued to another caller");
+  const { t, id } = orderPages.decode(token, memberId);
   const placedAt = new Date(t);
-  if (Number.isNaN(placedAt.getTime())) throw bad();
+  if (Number.isNaN(placedAt.getTime())) throw orderPages.notIssuedHere();
   return { placedAt, id };
 }
 

@@ -3,11 +3,10 @@
 import { randomUUID } from "node:crypto";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { ProductCommandService } from "../../gen/eventmall/product/v1/commands_pb";
-import { ADMIN_ROLE, authenticate, requireRole, type TokenService } from "../kernel/auth/auth";
-import { commandErrorToStatus, type ErrorLogger } from "../kernel/write/command-errors";
-import type { FieldViolation } from "../kernel/write/decider";
-import { invalidArgument } from "../kernel/grpc/errors";
-import { CORRELATION_HEADER, requestMetadata } from "../kernel/write/metadata";
+import { ADMIN_ROLE, type TokenService } from "../kernel/auth/auth";
+import { uuidViolation } from "../kernel/grpc/fields";
+import type { ErrorLogger } from "../kernel/write/command-errors";
+import { commandHandler } from "../kernel/write/command-handler";
 import type { AggregateRepository, HandleResult } from "../kernel/write/repository";
 import { writeResult } from "../kernel/write/write-result";
 import { productCommandViolations, type ProductCommand, type ProductEvent, type ProductState } from "./decider";
@@ -23,33 +22,25 @@ export interface ProductCommandDependencies {
   newProductId?: () => string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export function productCommandService(deps: ProductCommandDependencies): ServiceImpl<typeof ProductCommandService> {
   const clock = deps.clock ?? (() => new Date());
   const newProductId = deps.newProductId ?? randomUUID;
+  const handler = commandHandler({ ...deps, fieldRules: productCommandViolations });
 
-  /** Validates every field at once, then decides and appends; throws a ConnectError. */
+  /** Admin only; every bad field at once, then decides and appends; throws a ConnectError. */
   async function execute(
     context: HandlerContext,
     command: ProductCommand,
     expectedRevision?: bigint,
   ): Promise<HandleResult<ProductState, ProductEvent>> {
-    requireRole(await authenticate(context, deps.tokens), ADMIN_ROLE);
-    const violations: FieldViolation[] = [];
-    if (command.type !== "CreateProduct" && !UUID.test(command.productId)) {
-      violations.push({ field: "product_id", description: "must be a product id (UUID)" });
-    }
-    violations.push(...productCommandViolations(command));
-    if (violations.length > 0) throw invalidArgument(violations, `invalid ${command.type} request`);
-
-    const metadata = requestMetadata(context.requestHeader);
-    context.responseHeader.set(CORRELATION_HEADER, metadata.correlationId);
-    try {
-      return await deps.repository.handle(command.productId, command, { metadata, expectedRevision });
-    } catch (error) {
-      throw commandErrorToStatus(error, deps.logger);
-    }
+    await handler.authorize(context, ADMIN_ROLE);
+    return handler.execute(context, {
+      id: command.productId,
+      command,
+      expectedRevision,
+      requestViolations: command.type === "CreateProduct" ? [] : [uuidViolation("product_id", command.productId, "must be a product id (UUID)")],
+      invalidMessage: `invalid ${command.type} request`,
+    });
   }
 
   const normalisedId = (productId: string) => productId.toLowerCase();

@@ -11,22 +11,20 @@ import {
   type Product,
 } from "../../gen/eventmall/product/v1/queries_pb";
 import type { Product as ProductRow, Prisma } from "../generated/read-db/sqlite/client";
-import { invalidArgument, notFound } from "../kernel/grpc/errors";
+import { invalidArgument, notFound, type FieldViolation } from "../kernel/grpc/errors";
+import { readPageSize, uuidViolation } from "../kernel/grpc/fields";
+import { pageTokens } from "../kernel/grpc/page-tokens";
 import type { ReadDb } from "../kernel/read/read-db";
 import { ReadYourWrites } from "../kernel/read/read-your-writes";
 import { foldName, productProjection } from "./projection";
 
-export const DEFAULT_PAGE_SIZE = 20;
-export const MAX_PAGE_SIZE = 100;
 const MAX_NAME_FILTER_LENGTH = 200;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function productQueryService(db: ReadDb, readYourWrites = new ReadYourWrites({ db, timeoutMs: 2000 })): ServiceImpl<typeof ProductQueryService> {
   return {
     async getProduct(request) {
-      if (!UUID.test(request.productId)) {
-        throw invalidArgument([{ field: "product_id", description: "must be a UUID" }]);
-      }
+      const badId = uuidViolation("product_id", request.productId);
+      if (badId) throw invalidArgument([badId]);
       await readYourWrites.waitFor(productProjection, request.positionToken);
       const row = await db.product.findUnique({ where: { id: request.productId.toLowerCase() } });
       if (!row) throw notFound(`product ${request.productId} not found`);
@@ -63,11 +61,9 @@ const ORDERS: Record<number, Order> = {
 };
 
 function parseListRequest(request: ListProductsRequest) {
-  const violations: { field: string; description: string }[] = [];
-  const pageSize = request.pageSize === 0 ? DEFAULT_PAGE_SIZE : request.pageSize;
-  if (pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
-    violations.push({ field: "page_size", description: `must be between 1 and ${MAX_PAGE_SIZE} (0 means ${DEFAULT_PAGE_SIZE})` });
-  }
+  const violations: FieldViolation[] = [];
+  const { pageSize, violation } = readPageSize(request.pageSize);
+  if (violation) violations.push(violation);
   if (request.nameContains.length > MAX_NAME_FILTER_LENGTH) {
     violations.push({ field: "name_contains", description: `must be at most ${MAX_NAME_FILTER_LENGTH} characters` });
   }
@@ -76,7 +72,6 @@ function parseListRequest(request: ListProductsRequest) {
   if (violations.length > 0 || !order) throw invalidArgument(violations);
 
   const nameContains = foldName(request.nameContains);
-  // A token is only valid for the filter and order it was issued for.
   const scope = hashScope(nameContains, order);
   const after = request.pageToken === "" ? undefined : decodePageToken(request.pageToken, order, scope);
   const filter: Prisma.ProductWhereInput = nameContains === "" ? {} : { nameFolded: { contains: nameContains } };
@@ -99,26 +94,18 @@ function hashScope(nameContains: string, order: Order): string {
   return createHash("sha256").update(JSON.stringify([nameContains, order.key, order.direction])).digest("base64url").slice(0, 16);
 }
 
+// A token is only valid for the filter and order it was issued for (its scope: hashScope).
+const productPages = pageTokens({ method: "ListProducts", keys: ["k", "id"], wrongScope: "was issued for a different name_contains or sort" });
+
 function encodePageToken(order: Order, scope: string, row: ProductRow): string {
   const key = row[order.key];
-  const k = key instanceof Date ? key.toISOString() : String(key);
-  return Buffer.from(JSON.stringify({ k, id: row.id, s: scope })).toString("base64url");
+  return productPages.encode({ k: key instanceof Date ? key.toISOString() : String(key), id: row.id }, scope);
 }
 
 function decodePageToken(token: string, order: Order, scope: string): Cursor {
-  const bad = (description: string) => invalidArgument([{ field: "page_token", description }]);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
-  } catch {
-    throw bad("not a token issued by ListProducts");
-  }
-  if (!parsed || typeof parsed !== "object") throw bad("not a token issued by ListProducts");
-  const { k, id, s } = parsed as Record<string, unknown>;
-  if (typeof k !== "string" || typeof id !== "string" || typeof s !== "string") throw bad("not a token issued by ListProducts");
-  if (s !== scope) throw bad("was issued for a different name_contains or sort");
+  const { k, id } = productPages.decode(token, scope);
   const key = parseKey(order, k);
-  if (key === undefined) throw bad("not a token issued by ListProducts");
+  if (key === undefined) throw productPages.notIssuedHere();
   return { key, id };
 }
 

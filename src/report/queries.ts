@@ -5,11 +5,11 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { ReportQueryService } from "../../gen/eventmall/report/v1/queries_pb";
 import { ADMIN_ROLE, authenticate, hasRole, type TokenService } from "../kernel/auth/auth";
 import { invalidArgument, permissionDenied, type FieldViolation } from "../kernel/grpc/errors";
+import { uuidViolation } from "../kernel/grpc/fields";
 import type { ReadDb } from "../kernel/read/read-db";
 import type { ReadYourWrites } from "../kernel/read/read-your-writes";
 import { inventoryMovementsProjection } from "./inventory-movements";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 /** A product has at most one row per day; this bounds one answer to a few years. */
 const MAX_DAYS = 2_000;
@@ -25,7 +25,8 @@ export function reportQueryService(db: ReadDb, tokens: TokenService, readYourWri
         throw permissionDenied(`reports require the ${ADMIN_ROLE} or ${REPORTS_ROLE} role`, "ROLE_REQUIRED");
       }
       const violations: FieldViolation[] = [];
-      if (!UUID.test(request.productId)) violations.push({ field: "product_id", description: "must be a UUID" });
+      const badId = uuidViolation("product_id", request.productId);
+      if (badId) violations.push(badId);
       for (const [field, value] of [["from_day", request.fromDay], ["to_day", request.toDay]] as const) {
         if (value !== "" && !isDay(value)) violations.push({ field, description: "must be a date YYYY-MM-DD (or empty)" });
       }

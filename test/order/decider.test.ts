@@ -64,6 +64,14 @@ describe("PlaceOrder", () => {
     const huge = [{ productId: lamp, productName: "Lamp", unitPrice: INT64_MAX, quantity: 2n }];
     expect(violationOf(given([]).when(place(huge))).reason).toBe("ORDER_TOTAL_TOO_LARGE");
   });
+
+  it("applies the request's field rules (rules.ts) to a command that did not come through the handler", () => {
+    const lines = [{ productId: "nope", productName: "Lamp", unitPrice: 1n, quantity: 1n }, { productId: lamp, productName: "Lamp", unitPrice: 1n, quantity: 0n }];
+    const command: OrderCommand = { type: "PlaceOrder", orderId, memberId, lines, delivery: { address: "", phone: "x", message: "" }, now };
+    const violation = violationOf(given([]).when(command));
+    expect(violation.kind).toBe("invalid_argument");
+    expect(violation.fieldViolations.map((v) => v.field)).toEqual(["items[0].product_id", "items[1].quantity", "delivery.address", "delivery.phone"]);
+  });
 });
 
 describe("the stock reservation outcome", () => {
