@@ -4,10 +4,10 @@
 // the `postgres` system user.
 import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { freePort } from "./service-set";
 
 const run = promisify(execFile);
 
@@ -32,17 +32,6 @@ export async function postgresBinDir(): Promise<string | undefined> {
     if (await fs.access(path.join(bin, "pg_ctl")).then(() => true, () => false)) return bin;
   }
   return undefined;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startPrivatePostgres(): Promise<PrivatePostgres> {
