@@ -6,6 +6,7 @@ import { openSqliteEventLog } from "./sqlite-log";
 import { streamsService } from "./grpc/streams-service";
 import { serverFeaturesService, type RegisteredService } from "./grpc/server-features";
 import { persistentSubscriptionsService } from "./persistent";
+import { gossipService } from "./grpc/gossip";
 import { rejectUnparsableRequests, tolerantDeserializers } from "./grpc/unparsable-requests";
 import { dialableHost, isLoopbackHost, urlHost } from "../../src/kernel/network";
 
@@ -36,6 +37,10 @@ export interface StartEventStoreOptions {
   inMemory?: boolean;
   /** Allow a non-loopback host although the store has no authentication (EVENTSTORE_INSECURE_BIND_ANY). */
   insecureBindAny?: boolean;
+  /** The address Gossip.Read gives clients for this node (EventStoreDB's AdvertiseHostToClientAs); default: the bound host, loopback for a wildcard. */
+  advertiseHost?: string;
+  /** The port Gossip.Read gives clients (AdvertiseHttpPortToClientAs); default: the bound port. */
+  advertisePort?: number;
 }
 
 export interface RunningEventStore {
@@ -61,7 +66,13 @@ export async function startEventStore(options: StartEventStoreOptions = {}): Pro
   const host = options.host ?? "127.0.0.1";
   if (!isLoopbackHost(host) && !options.insecureBindAny) throw new ExposedWithoutAuthentication(host);
   const log = openSqliteEventLog({ dataFile: options.dataFile, inMemory: options.inMemory ?? !options.dataFile });
-  const services: RegisteredService[] = [streamsService(log), ...additionalServices.map((create) => create(log))];
+  let port = 0;
+  const advertised = { host: options.advertiseHost ?? dialableHost(host), port: () => options.advertisePort ?? port };
+  const services: RegisteredService[] = [
+    streamsService(log),
+    gossipService(advertised),
+    ...additionalServices.map((create) => create(log)),
+  ];
   services.push(serverFeaturesService(services));
 
   const server = new Server({
@@ -70,7 +81,6 @@ export async function startEventStore(options: StartEventStoreOptions = {}): Pro
     interceptors: [rejectUnparsableRequests],
   });
   for (const service of services) server.addService(tolerantDeserializers(service.definition), service.implementation);
-  let port: number;
   try {
     port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${host}:${options.port ?? 0}`, ServerCredentials.createInsecure(), (error, bound) =>

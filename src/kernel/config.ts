@@ -54,6 +54,8 @@ export function loadConfig() {
       inMemory: env("EVENTSTORE_IN_MEMORY", "false") === "true",
       /** Lets the embedded store listen beyond loopback although it has no authentication. */
       insecureBindAny: env("EVENTSTORE_INSECURE_BIND_ANY", "false") === "true",
+      /** The address discovery (Gossip.Read) gives clients; unset = the bound host (loopback for a wildcard). */
+      advertiseHost: process.env.EVENTSTORE_ADVERTISE_HOST || undefined,
       connectionString: env("EVENTSTORE_CONNECTION_STRING", `esdb://${urlHost(dialableHost(eventStoreHost))}:${eventStorePort}?tls=false`),
     },
     command: {
