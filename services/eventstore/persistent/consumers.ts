@@ -32,12 +32,18 @@ export class Consumer {
 export interface ConsumerStrategy {
   /** The consumer for a message with this pin key, or undefined when it must wait. */
   pick(consumers: readonly Consumer[], pinKey: string): Consumer | undefined;
+  /** What pins a message to a consumer (only the pinned strategies look at it). */
+  pinKey(readEvent: ReadEvent): string;
   /** Whether a message the strategy refused may be passed over for later ones. */
   readonly skipsBlockedMessages: boolean;
 }
 
+/** The stream the message was read from (the link's stream when a link was resolved). */
+const sourceStream = (readEvent: ReadEvent): string => (readEvent.link ?? readEvent.event).streamId;
+
 class RoundRobin implements ConsumerStrategy {
   readonly skipsBlockedMessages = false;
+  readonly pinKey = sourceStream;
   private next = 0;
   pick(consumers: readonly Consumer[]): Consumer | undefined {
     for (let k = 0; k < consumers.length; k++) {
@@ -55,6 +61,7 @@ class RoundRobin implements ConsumerStrategy {
 /** Fills the earliest-connected consumer first, then spills over to the next. */
 class DispatchToSingle implements ConsumerStrategy {
   readonly skipsBlockedMessages = false;
+  readonly pinKey = sourceStream;
   pick(consumers: readonly Consumer[]): Consumer | undefined {
     return consumers.find((consumer) => consumer.availableSlots > 0);
   }
@@ -63,10 +70,32 @@ class DispatchToSingle implements ConsumerStrategy {
 /** Every event of one source stream goes to the same consumer while membership is stable. */
 class Pinned implements ConsumerStrategy {
   readonly skipsBlockedMessages = true;
+  pinKey(readEvent: ReadEvent): string {
+    return sourceStream(readEvent);
+  }
   pick(consumers: readonly Consumer[], pinKey: string): Consumer | undefined {
     if (consumers.length === 0) return undefined;
     const consumer = consumers[hash(pinKey) % consumers.length]!;
     return consumer.availableSlots > 0 ? consumer : undefined;
+  }
+}
+
+/**
+ * KurrentDB's PinnedByCorrelation: pinned by the `$correlationId` of the event's metadata (JSON),
+ * falling back to Pinned's key when the event has none.
+ */
+class PinnedByCorrelation extends Pinned {
+  override pinKey(readEvent: ReadEvent): string {
+    const metadata = readEvent.event.metadata;
+    if (metadata.length > 0 && metadata.length < 64 * 1024) {
+      try {
+        const correlation = JSON.parse(Buffer.from(metadata).toString("utf8"))?.$correlationId;
+        if (typeof correlation === "string" && correlation !== "") return correlation;
+      } catch {
+        /* not JSON: pinned by stream */
+      }
+    }
+    return super.pinKey(readEvent);
   }
 }
 
@@ -87,6 +116,8 @@ export function strategyFor(name: ConsumerStrategyName): ConsumerStrategy {
       return new DispatchToSingle();
     case "Pinned":
       return new Pinned();
+    case "PinnedByCorrelation":
+      return new PinnedByCorrelation();
     default:
       throw new Error(`Consumer strategy ${String(name)} does not exist.`);
   }

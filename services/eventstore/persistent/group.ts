@@ -299,7 +299,7 @@ export class SubscriptionGroup {
           this.complete(message);
           continue;
         }
-        const consumer = this.strategy.pick(this.consumers, message.readEvent.event.streamId);
+        const consumer = this.strategy.pick(this.consumers, this.strategy.pinKey(message.readEvent));
         if (!consumer) {
           if (this.strategy.skipsBlockedMessages) {
             index++;
