@@ -7,6 +7,8 @@ import { streamsService } from "./grpc/streams-service";
 import { serverFeaturesService, type RegisteredService } from "./grpc/server-features";
 import { persistentSubscriptionsService } from "./persistent";
 import { gossipService } from "./grpc/gossip";
+import { writeSystemEventsIfFresh } from "./system-events";
+import { randomUUID } from "node:crypto";
 import { rejectUnparsableRequests, tolerantDeserializers } from "./grpc/unparsable-requests";
 import { dialableHost, isLoopbackHost, urlHost } from "../../src/kernel/network";
 
@@ -66,11 +68,16 @@ export async function startEventStore(options: StartEventStoreOptions = {}): Pro
   const host = options.host ?? "127.0.0.1";
   if (!isLoopbackHost(host) && !options.insecureBindAny) throw new ExposedWithoutAuthentication(host);
   const log = openSqliteEventLog({ dataFile: options.dataFile, inMemory: options.inMemory ?? !options.dataFile });
+  const instanceId = randomUUID();
+  await writeSystemEventsIfFresh(log, instanceId).catch(async (error) => {
+    await log.close();
+    throw error;
+  });
   let port = 0;
   const advertised = { host: options.advertiseHost ?? dialableHost(host), port: () => options.advertisePort ?? port };
   const services: RegisteredService[] = [
     streamsService(log),
-    gossipService(advertised),
+    gossipService(advertised, instanceId),
     ...additionalServices.map((create) => create(log)),
   ];
   services.push(serverFeaturesService(services));

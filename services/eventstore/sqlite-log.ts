@@ -18,6 +18,7 @@ import { EventTable, nowTicks, openDatabase, type OpenStoreOptions } from "./sql
 import { StreamReader } from "./sqlite-reads";
 import { StorageFullEpisodes } from "./storage-full";
 import { WalSync } from "./wal-sync";
+import { FIRST_EVENT_POSITION, positionAfter } from "./log-positions";
 import {
   DELETED_STREAM_REVISION,
   METADATA_EVENT_TYPE,
@@ -60,7 +61,10 @@ export class SqliteEventLog implements EventLog {
   private readonly listeners = new Set<(events: StoredEvent[]) => void>();
   private queue: QueuedWrite[] = [];
   private flushScheduled = false;
+  /** Where the next record starts in the log, in bytes (see log-positions.ts). */
   private nextPosition: bigint;
+  /** The position of the last event written, -1 while the log is empty. */
+  private lastWritten: bigint;
   private closed = false;
   /** Present when the log is on disk: acknowledgements wait for the WAL fsync. */
   private readonly walSync: WalSync | undefined;
@@ -71,7 +75,9 @@ export class SqliteEventLog implements EventLog {
     this.table = new EventTable(openDatabase({ ...options, synchronous: "NORMAL" }));
     this.storageFull = new StorageFullEpisodes(options.dataFile ?? "memory", options.storageLogger);
     this.walSync = onDisk ? new WalSync(`${options.dataFile}-wal`, () => this.commitQueued()) : undefined;
-    this.nextPosition = this.table.lastPosition() + 1n;
+    const last = this.table.lastEvent();
+    this.lastWritten = last?.position ?? -1n;
+    this.nextPosition = last ? positionAfter(last) : FIRST_EVENT_POSITION;
     this.reader = new StreamReader(this.table, this);
   }
 
@@ -92,7 +98,7 @@ export class SqliteEventLog implements EventLog {
   }
 
   lastPosition(): bigint {
-    return this.nextPosition - 1n;
+    return this.lastWritten;
   }
 
   streamRevision(streamId: string): bigint | null {
@@ -168,6 +174,7 @@ export class SqliteEventLog implements EventLog {
     const written: StoredEvent[] = [];
     const outcomes: AppendOutcome[] = [];
     const positionBefore = this.nextPosition;
+    const lastWrittenBefore = this.lastWritten;
     try {
       this.table.transaction(() => {
         for (const { request } of batch) outcomes.push(this.apply(request, written));
@@ -178,6 +185,7 @@ export class SqliteEventLog implements EventLog {
       this.streams.clear();
       this.metadata.clear();
       this.nextPosition = positionBefore;
+      this.lastWritten = lastWrittenBefore;
       this.storageFull.failed(error);
       for (const entry of batch) entry.reject(error);
       return;
@@ -239,7 +247,7 @@ export class SqliteEventLog implements EventLog {
         tombstoned: false,
         lastAppendIds: request.events.map((event) => event.id),
       });
-      return { ok: true, revision, position: this.nextPosition - 1n };
+      return { ok: true, revision, position: this.lastWritten };
     }
 
     const deletable =
@@ -265,7 +273,7 @@ export class SqliteEventLog implements EventLog {
     } else {
       this.writeMetadata(request.streamId, DELETED_STREAM_REVISION, written);
     }
-    return { ok: true, revision: state.lastRevision ?? -1n, position: this.nextPosition - 1n };
+    return { ok: true, revision: state.lastRevision ?? -1n, position: this.lastWritten };
   }
 
   /**
@@ -327,7 +335,8 @@ export class SqliteEventLog implements EventLog {
   private write(event: Omit<StoredEvent, "position" | "created">, written: StoredEvent[]): void {
     const stored: StoredEvent = { ...event, position: this.nextPosition, created: nowTicks() };
     this.table.insert(stored);
-    this.nextPosition += 1n;
+    this.lastWritten = stored.position;
+    this.nextPosition = positionAfter(stored);
     written.push(stored);
     if (isMetastream(event.streamId)) this.metadata.set(streamOfMetastream(event.streamId), parseStreamMetadata(event.data));
   }

@@ -1,7 +1,6 @@
 // Gossip.Read: a one-node cluster whose only member is this node, alive and Leader, at the address
 // the node advertises to clients. Clients that discover (esdb+discover://, several hosts in the
 // connection string, `endpoints`/`discover` settings) read this and then connect to that address.
-import { randomUUID } from "node:crypto";
 import { gossipGrpc, gossipPb, sharedPb } from "./proto";
 import type { RegisteredService } from "./server-features";
 
@@ -11,15 +10,15 @@ export interface AdvertisedEndpoint {
   port(): number;
 }
 
-export function gossipService(advertised: AdvertisedEndpoint): RegisteredService {
-  // One instance id per node lifetime, as EventStoreDB keeps one per process.
-  const instanceId = new sharedPb.UUID().setString(randomUUID());
+/** `instanceId`: one per process, as EventStoreDB keeps one per node lifetime (its epochs name it too). */
+export function gossipService(advertised: AdvertisedEndpoint, instanceId: string): RegisteredService {
+  const id = new sharedPb.UUID().setString(instanceId);
   return {
     definition: gossipGrpc.GossipService,
     implementation: {
       read: (_call: unknown, callback: (error: null, value: unknown) => void) => {
         const member = new gossipPb.MemberInfo()
-          .setInstanceId(instanceId)
+          .setInstanceId(id)
           .setTimeStamp(String(Date.now() * 10_000))
           .setState(gossipPb.MemberInfo.VNodeState.LEADER)
           .setIsAlive(true)
