@@ -17,18 +17,18 @@ afterAll(async () => {
   await store?.close();
 });
 
-// Large enough that sending it takes longer than 1 ms, small enough to stay under the 1 MiB append limit.
+// The official suite's case: sending 30,000 events takes longer than 1 ms (the deadline is answered before the size check).
 const manyEvents = (count: number) => Array.from({ length: count }, (_, i) => jsonEvent({ type: "test", data: { message: "test", index: i } }));
 
 describe("append deadlines", () => {
   it("an append that cannot finish within its deadline fails with DeadlineExceededError", async () => {
-    const error = await failureOfPromise(store.client.appendToStream(uniqueStream("deadline"), manyEvents(20_000), { deadline: 1 }));
+    const error = await failureOfPromise(store.client.appendToStream(uniqueStream("deadline"), manyEvents(30_000), { deadline: 1 }));
     expect(error).toBeInstanceOf(DeadlineExceededError);
   });
 
   it("the same client appends again afterwards, within a generous deadline", async () => {
     const stream = uniqueStream("after-deadline");
-    await failureOfPromise(store.client.appendToStream(stream, manyEvents(20_000), { deadline: 1 }));
+    await failureOfPromise(store.client.appendToStream(stream, manyEvents(30_000), { deadline: 1 }));
     const result = await store.client.appendToStream(stream, events(3), { deadline: 10_000 });
     expect(result.success).toBe(true);
     expect(await collect(store.client.readStream(stream, { fromRevision: result.nextExpectedRevision }))).toHaveLength(1);

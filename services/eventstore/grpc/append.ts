@@ -87,6 +87,8 @@ export interface PendingBatch {
   size: number;
 }
 
+class DeadlinePassed extends Error {}
+
 /** At most this many correlation ids may be open (options sent, not final) on one call. */
 const MAX_OPEN_BATCHES = 10_000;
 
@@ -155,6 +157,8 @@ export function batchAppendHandler(log: EventLog, calls: BatchAppendCalls) {
           batch = { ...request.options(), events: [], size: 0 };
           open.set(key, batch);
         }
+        // Checked before the size: EventStoreDB's deadline timer fires while a large batch still arrives.
+        if (batch.deadline !== undefined && Date.now() > batch.deadline) throw new DeadlinePassed();
         for (const proposed of request.proposed) {
           const event = proposed();
           batch.size += proposedSize(event);
@@ -164,17 +168,14 @@ export function batchAppendHandler(log: EventLog, calls: BatchAppendCalls) {
       } catch (error) {
         open.delete(key);
         if (!request.isFinal) rejected.add(key);
-        reply(errorResponse(correlation, batch?.streamName ?? "", error));
+        const streamName = batch?.streamName ?? "";
+        // EventStoreDB answers Timeout once a batch's deadline has passed; such a batch is not written.
+        reply(error instanceof DeadlinePassed ? timeoutResponse(correlation, streamName) : errorResponse(correlation, streamName, error));
         return;
       }
       if (!request.isFinal) return;
       open.delete(key);
       const done = batch;
-      // EventStoreDB answers Timeout once a batch's deadline has passed; a batch that arrives late is not written.
-      if (done.deadline !== undefined && Date.now() > done.deadline) {
-        reply(timeoutResponse(correlation, done.streamName));
-        return;
-      }
       inFlight += 1;
       log
         .append(done.streamName, done.expected, done.events)
