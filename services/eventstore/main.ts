@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   const host = flags.host ?? config.host;
   let store;
   try {
-    store = await startEventStore({ host, port, dataFile, inMemory, insecureBindAny: config.insecureBindAny, advertiseHost: config.advertiseHost });
+    store = await startEventStore({ host, port, dataFile, inMemory, insecureBindAny: config.insecureBindAny, advertiseHost: config.advertiseHost, systemProjections: config.systemProjections });
   } catch (error) {
     if (!(error instanceof ExposedWithoutAuthentication)) throw error;
     // A configuration mistake, not a crash: one clear line and an exit code a supervisor will not retry into a loop.

@@ -8,6 +8,8 @@ import { serverFeaturesService, type RegisteredService } from "./grpc/server-fea
 import { persistentSubscriptionsService } from "./persistent";
 import { gossipService } from "./grpc/gossip";
 import { writeSystemEventsIfFresh } from "./system-events";
+import { SystemProjections } from "./system-projections";
+import { projectionsService } from "./grpc/projections";
 import { randomUUID } from "node:crypto";
 import { rejectUnparsableRequests, tolerantDeserializers } from "./grpc/unparsable-requests";
 import { dialableHost, isLoopbackHost, urlHost } from "../../src/kernel/network";
@@ -37,6 +39,8 @@ export interface StartEventStoreOptions {
   port?: number;
   dataFile?: string;
   inMemory?: boolean;
+  /** Keep the system projections ($by_category, $by_event_type, $streams) as link events; default true (EVENTSTORE_RUN_PROJECTIONS). */
+  systemProjections?: boolean;
   /** Allow a non-loopback host although the store has no authentication (EVENTSTORE_INSECURE_BIND_ANY). */
   insecureBindAny?: boolean;
   /** The address Gossip.Read gives clients for this node (EventStoreDB's AdvertiseHostToClientAs); default: the bound host, loopback for a wildcard. */
@@ -67,7 +71,8 @@ const SHUTDOWN_GRACE_MS = 2000;
 export async function startEventStore(options: StartEventStoreOptions = {}): Promise<RunningEventStore> {
   const host = options.host ?? "127.0.0.1";
   if (!isLoopbackHost(host) && !options.insecureBindAny) throw new ExposedWithoutAuthentication(host);
-  const log = openSqliteEventLog({ dataFile: options.dataFile, inMemory: options.inMemory ?? !options.dataFile });
+  const systemProjections = new SystemProjections(options.systemProjections ?? true);
+  const log = openSqliteEventLog({ dataFile: options.dataFile, inMemory: options.inMemory ?? !options.dataFile, systemProjections });
   const instanceId = randomUUID();
   await writeSystemEventsIfFresh(log, instanceId).catch(async (error) => {
     await log.close();
@@ -78,6 +83,7 @@ export async function startEventStore(options: StartEventStoreOptions = {}): Pro
   const services: RegisteredService[] = [
     streamsService(log),
     gossipService(advertised, instanceId),
+    projectionsService(systemProjections),
     ...additionalServices.map((create) => create(log)),
   ];
   services.push(serverFeaturesService(services));

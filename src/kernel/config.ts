@@ -56,6 +56,8 @@ export function loadConfig() {
       insecureBindAny: env("EVENTSTORE_INSECURE_BIND_ANY", "false") === "true",
       /** The address discovery (Gossip.Read) gives clients; unset = the bound host (loopback for a wildcard). */
       advertiseHost: process.env.EVENTSTORE_ADVERTISE_HOST || undefined,
+      /** None: no system projections ($by_category, $by_event_type, $streams); System or All (default): kept at append time. */
+      systemProjections: env("EVENTSTORE_RUN_PROJECTIONS", "All").toLowerCase() !== "none",
       connectionString: env("EVENTSTORE_CONNECTION_STRING", `esdb://${urlHost(dialableHost(eventStoreHost))}:${eventStorePort}?tls=false`),
     },
     command: {
