@@ -10,6 +10,7 @@ import { gossipService } from "./grpc/gossip";
 import { writeSystemEventsIfFresh } from "./system-events";
 import { SystemProjections } from "./system-projections";
 import { projectionsService } from "./grpc/projections";
+import { authenticate, tlsCredentials, Users, type SecurityOptions } from "./security";
 import { randomUUID } from "node:crypto";
 import { rejectUnparsableRequests, tolerantDeserializers } from "./grpc/unparsable-requests";
 import { dialableHost, isLoopbackHost, urlHost } from "../../src/kernel/network";
@@ -41,6 +42,8 @@ export interface StartEventStoreOptions {
   inMemory?: boolean;
   /** Keep the system projections ($by_category, $by_event_type, $streams) as link events; default true (EVENTSTORE_RUN_PROJECTIONS). */
   systemProjections?: boolean;
+  /** Secure mode: TLS and basic authentication of admin/ops (see security.ts); the store may then listen beyond loopback. */
+  security?: SecurityOptions;
   /** Allow a non-loopback host although the store has no authentication (EVENTSTORE_INSECURE_BIND_ANY). */
   insecureBindAny?: boolean;
   /** The address Gossip.Read gives clients for this node (EventStoreDB's AdvertiseHostToClientAs); default: the bound host, loopback for a wildcard. */
@@ -70,7 +73,10 @@ const SHUTDOWN_GRACE_MS = 2000;
 
 export async function startEventStore(options: StartEventStoreOptions = {}): Promise<RunningEventStore> {
   const host = options.host ?? "127.0.0.1";
-  if (!isLoopbackHost(host) && !options.insecureBindAny) throw new ExposedWithoutAuthentication(host);
+  if (!isLoopbackHost(host) && !options.insecureBindAny && !options.security) throw new ExposedWithoutAuthentication(host);
+  const security = options.security;
+  const users = security ? new Users(security) : undefined;
+  const credentials = security ? tlsCredentials(security) : ServerCredentials.createInsecure();
   const systemProjections = new SystemProjections(options.systemProjections ?? true);
   const log = openSqliteEventLog({ dataFile: options.dataFile, inMemory: options.inMemory ?? !options.dataFile, systemProjections });
   const instanceId = randomUUID();
@@ -91,12 +97,12 @@ export async function startEventStore(options: StartEventStoreOptions = {}): Pro
   const server = new Server({
     "grpc.max_receive_message_length": MAX_RECEIVE_MESSAGE_BYTES,
     "grpc.max_send_message_length": MAX_SEND_MESSAGE_BYTES,
-    interceptors: [rejectUnparsableRequests],
+    interceptors: users ? [authenticate(users), rejectUnparsableRequests] : [rejectUnparsableRequests],
   });
   for (const service of services) server.addService(tolerantDeserializers(service.definition), service.implementation);
   try {
     port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${host}:${options.port ?? 0}`, ServerCredentials.createInsecure(), (error, bound) =>
+      server.bindAsync(`${host}:${options.port ?? 0}`, credentials, (error, bound) =>
         error ? reject(error) : resolve(bound),
       ),
     );
@@ -123,5 +129,5 @@ export async function startEventStore(options: StartEventStoreOptions = {}): Pro
     })());
 
   // A wildcard bind is dialled on loopback: 0.0.0.0 is no address to connect to.
-  return { port, connectionString: `esdb://${urlHost(dialableHost(host))}:${port}?tls=false`, log, stop };
+  return { port, connectionString: `esdb://${urlHost(dialableHost(host))}:${port}?tls=${security ? "true" : "false"}`, log, stop };
 }

@@ -58,6 +58,11 @@ export function loadConfig() {
       advertiseHost: process.env.EVENTSTORE_ADVERTISE_HOST || undefined,
       /** None: no system projections ($by_category, $by_event_type, $streams); System or All (default): kept at append time. */
       systemProjections: env("EVENTSTORE_RUN_PROJECTIONS", "All").toLowerCase() !== "none",
+      /** Secure mode when a certificate is given: TLS, and basic authentication of admin/ops with these passwords. */
+      certificateFile: process.env.EVENTSTORE_CERTIFICATE_FILE || undefined,
+      certificatePrivateKeyFile: process.env.EVENTSTORE_CERTIFICATE_PRIVATE_KEY_FILE ?? "",
+      adminPassword: process.env.EVENTSTORE_DEFAULT_ADMIN_PASSWORD ?? "",
+      opsPassword: process.env.EVENTSTORE_DEFAULT_OPS_PASSWORD ?? "",
       connectionString: env("EVENTSTORE_CONNECTION_STRING", `esdb://${urlHost(dialableHost(eventStoreHost))}:${eventStorePort}?tls=false`),
     },
     command: {

@@ -23,7 +23,7 @@ export function subscriptionInfo(snapshot: GroupSnapshot): SubscriptionInfo {
   for (const consumer of snapshot.consumers) {
     const connection = new persistentPb.SubscriptionInfo.ConnectionInfo();
     connection.setFrom(consumer.connection.from);
-    connection.setUsername("");
+    connection.setUsername(consumer.connection.username);
     connection.setAverageItemsPerSecond(0);
     connection.setTotalItems(consumer.totalItems.toString());
     connection.setCountSinceLastMeasurement("0");

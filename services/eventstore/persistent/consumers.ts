@@ -12,6 +12,8 @@ export interface Delivery {
 export interface ConsumerConnection {
   readonly from: string;
   readonly connectionName: string;
+  /** The authenticated user ("" in insecure mode). */
+  readonly username: string;
   /** The client's buffer size: how many unacknowledged messages it may hold. */
   readonly capacity: number;
   deliver(delivery: Delivery): void;
