@@ -20,6 +20,7 @@ import { StorageFullEpisodes } from "./storage-full";
 import { WalSync } from "./wal-sync";
 import { FIRST_EVENT_POSITION, positionAfter } from "./log-positions";
 import { SystemProjections } from "./system-projections";
+import { idempotentOutcome } from "./sqlite-idempotency";
 import {
   DELETED_STREAM_REVISION,
   LINK_EVENT_TYPE,
@@ -228,14 +229,14 @@ export class SqliteEventLog implements EventLog {
         (expected.kind === "stream_exists" && existsForExpectation) ||
         (expected.kind === "exact" && state.lastRevision === expected.revision);
       if (!accepted) {
-        return this.idempotentOutcome(request.streamId, expected, request.events, state) ?? {
+        return idempotentOutcome(this.table, request.streamId, expected, request.events, state) ?? {
           ok: false,
           reason: "wrong_expected_version",
           currentRevision: state.lastRevision,
         };
       }
       if (expected.kind === "any") {
-        const retried = this.idempotentOutcome(request.streamId, expected, request.events, state);
+        const retried = idempotentOutcome(this.table, request.streamId, expected, request.events, state);
         if (retried) return retried;
       }
       if (request.events.length === 0) {
@@ -282,33 +283,6 @@ export class SqliteEventLog implements EventLog {
       this.writeMetadata(request.streamId, DELETED_STREAM_REVISION, written);
     }
     return { ok: true, revision: state.lastRevision ?? -1n, position: this.lastWritten };
-  }
-
-  /**
-   * EventStoreDB's idempotency: a retried append whose event ids are already at the revisions the
-   * expectation points to succeeds without writing. For "any" only the stream's tail is compared.
-   */
-  private idempotentOutcome(
-    streamId: string,
-    expected: ExpectedRevision,
-    events: ProposedEvent[],
-    state: StreamState,
-  ): AppendOutcome | undefined {
-    if (events.length === 0 || state.lastRevision === null) return undefined;
-    let first: bigint;
-    if (expected.kind === "exact") first = expected.revision + 1n;
-    else if (expected.kind === "no_stream") first = 0n;
-    else if (expected.kind === "any") first = state.lastRevision - BigInt(events.length) + 1n;
-    else return undefined;
-    if (first < 0n || first + BigInt(events.length) - 1n > state.lastRevision) return undefined;
-    const known = state.lastAppendIds;
-    if (expected.kind === "any" && known && (known.length !== events.length || known.some((id, i) => id !== events[i]!.id))) {
-      return undefined;
-    }
-    const ids = this.table.idsFrom(streamId, first, events.length);
-    if (ids.length !== events.length || ids.some((id, i) => id !== events[i]!.id)) return undefined;
-    const last = first + BigInt(events.length) - 1n;
-    return { ok: true, revision: last, position: this.table.eventAt(streamId, last)!.position };
   }
 
   private lastPositionOf(streamId: string, state: StreamState): bigint {
