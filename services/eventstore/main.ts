@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     : undefined;
   let store;
   try {
-    store = await startEventStore({ host, port, dataFile, inMemory, insecureBindAny: config.insecureBindAny, advertiseHost: config.advertiseHost, systemProjections: config.systemProjections, security });
+    store = await startEventStore({ host, port, dataFile, inMemory, insecureBindAny: config.insecureBindAny, advertiseHost: config.advertiseHost, startStandardProjections: config.startStandardProjections, security });
   } catch (error) {
     if (!(error instanceof ExposedWithoutAuthentication) && !(error instanceof InvalidSecurityConfiguration)) throw error;
     // A configuration mistake, not a crash: one clear line and an exit code a supervisor will not retry into a loop.

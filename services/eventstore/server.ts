@@ -40,8 +40,8 @@ export interface StartEventStoreOptions {
   port?: number;
   dataFile?: string;
   inMemory?: boolean;
-  /** Keep the system projections ($by_category, $by_event_type, $streams) as link events; default true (EVENTSTORE_RUN_PROJECTIONS). */
-  systemProjections?: boolean;
+  /** Start the system projections ($by_category, $by_event_type, $streams) that were never enabled or disabled; default false, as EventStoreDB's StartStandardProjections. */
+  startStandardProjections?: boolean;
   /** Secure mode: TLS and basic authentication of admin/ops (see security.ts); the store may then listen beyond loopback. */
   security?: SecurityOptions;
   /** Allow a non-loopback host although the store has no authentication (EVENTSTORE_INSECURE_BIND_ANY). */
@@ -77,13 +77,13 @@ export async function startEventStore(options: StartEventStoreOptions = {}): Pro
   const security = options.security;
   const users = security ? new Users(security) : undefined;
   const credentials = security ? tlsCredentials(security) : ServerCredentials.createInsecure();
-  const systemProjections = new SystemProjections(options.systemProjections ?? true);
-  const log = openSqliteEventLog({ dataFile: options.dataFile, inMemory: options.inMemory ?? !options.dataFile, systemProjections });
+  const log = openSqliteEventLog({ dataFile: options.dataFile, inMemory: options.inMemory ?? !options.dataFile });
   const instanceId = randomUUID();
   await writeSystemEventsIfFresh(log, instanceId).catch(async (error) => {
     await log.close();
     throw error;
   });
+  const systemProjections = new SystemProjections(log, options.startStandardProjections ?? false);
   let port = 0;
   const advertised = { host: options.advertiseHost ?? dialableHost(host), port: () => options.advertisePort ?? port };
   const services: RegisteredService[] = [
@@ -115,6 +115,7 @@ export async function startEventStore(options: StartEventStoreOptions = {}): Pro
   const stop = () =>
     (stopping ??= (async () => {
       for (const service of services) await service.close?.();
+      systemProjections.close();
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => {
           server.forceShutdown();

@@ -19,11 +19,9 @@ import { StreamReader } from "./sqlite-reads";
 import { StorageFullEpisodes } from "./storage-full";
 import { WalSync } from "./wal-sync";
 import { FIRST_EVENT_POSITION, positionAfter } from "./log-positions";
-import { SystemProjections } from "./system-projections";
 import { idempotentOutcome } from "./sqlite-idempotency";
 import {
   DELETED_STREAM_REVISION,
-  LINK_EVENT_TYPE,
   METADATA_EVENT_TYPE,
   TOMBSTONE_EVENT_TYPE,
   isMetastream,
@@ -72,11 +70,8 @@ export class SqliteEventLog implements EventLog {
   /** Present when the log is on disk: acknowledgements wait for the WAL fsync. */
   private readonly walSync: WalSync | undefined;
   private readonly storageFull: StorageFullEpisodes;
-  /** $by_category, $by_event_type, $streams: their links are written with the events they index. */
-  readonly systemProjections: SystemProjections;
 
   constructor(options: OpenStoreOptions) {
-    this.systemProjections = options.systemProjections ?? new SystemProjections(true);
     const onDisk = !options.inMemory && options.dataFile !== undefined;
     this.table = new EventTable(openDatabase({ ...options, synchronous: "NORMAL" }));
     this.storageFull = new StorageFullEpisodes(options.dataFile ?? "memory", options.storageLogger);
@@ -244,7 +239,6 @@ export class SqliteEventLog implements EventLog {
       }
       if (softDeleted) this.recreate(request.streamId, (state.lastRevision ?? -1n) + 1n, written);
       let revision = state.lastRevision ?? -1n;
-      const firstWritten = written.length;
       for (const proposed of request.events) {
         revision += 1n;
         this.write({ ...proposed, streamId: request.streamId, revision }, written);
@@ -254,9 +248,7 @@ export class SqliteEventLog implements EventLog {
         tombstoned: false,
         lastAppendIds: request.events.map((event) => event.id),
       });
-      const position = this.lastWritten;
-      this.writeSystemProjectionLinks(written.slice(firstWritten), written);
-      return { ok: true, revision, position };
+      return { ok: true, revision, position: this.lastWritten };
     }
 
     const deletable =
@@ -312,20 +304,6 @@ export class SqliteEventLog implements EventLog {
       written,
     );
     this.setState(metastream, { lastRevision: revision, tombstoned: false });
-  }
-
-  /** The links of the running system projections, after the events they index (as a projection writes them). */
-  private writeSystemProjectionLinks(events: StoredEvent[], written: StoredEvent[]): void {
-    for (const link of this.systemProjections.linksFor(events)) {
-      const state = this.state(link.streamId);
-      if (state.tombstoned) continue;
-      const revision = (state.lastRevision ?? -1n) + 1n;
-      this.write(
-        { id: randomUUID(), type: LINK_EVENT_TYPE, contentType: "application/octet-stream", data: link.data, metadata: link.metadata, streamId: link.streamId, revision },
-        written,
-      );
-      this.setState(link.streamId, { lastRevision: revision, tombstoned: false });
-    }
   }
 
   private write(event: Omit<StoredEvent, "position" | "created">, written: StoredEvent[]): void {

@@ -1,6 +1,5 @@
 // SQLite tables of the embedded store and the prepared statements over them. Every integer column
 // is read as a bigint (positions, revisions and ticks can exceed 2^53: a tombstone's revision is long.MaxValue).
-import type { SystemProjections } from "./system-projections";
 import type { StorageLogger } from "./storage-full";
 import Database from "better-sqlite3";
 import type { StoredEvent } from "./log";
@@ -15,8 +14,6 @@ export interface OpenStoreOptions {
   synchronous?: "FULL" | "NORMAL";
   /** Where disk-full episodes are reported (default: one line on stderr per episode start and end). */
   storageLogger?: StorageLogger;
-  /** Which system projections write links (default: all of them, as with --run-projections=All). */
-  systemProjections?: SystemProjections;
 }
 
 /** Now in .NET ticks (100 ns) since the Unix epoch, EventStoreDB's "created". */

@@ -56,8 +56,8 @@ export function loadConfig() {
       insecureBindAny: env("EVENTSTORE_INSECURE_BIND_ANY", "false") === "true",
       /** The address discovery (Gossip.Read) gives clients; unset = the bound host (loopback for a wildcard). */
       advertiseHost: process.env.EVENTSTORE_ADVERTISE_HOST || undefined,
-      /** None: no system projections ($by_category, $by_event_type, $streams); System or All (default): kept at append time. */
-      systemProjections: env("EVENTSTORE_RUN_PROJECTIONS", "All").toLowerCase() !== "none",
+      /** true: run the system projections ($by_category, $by_event_type, $streams) from the start, as EventStoreDB's StartStandardProjections. */
+      startStandardProjections: env("EVENTSTORE_START_STANDARD_PROJECTIONS", "false") === "true",
       /** Secure mode when a certificate is given: TLS, and basic authentication of admin/ops with these passwords. */
       certificateFile: process.env.EVENTSTORE_CERTIFICATE_FILE || undefined,
       certificatePrivateKeyFile: process.env.EVENTSTORE_CERTIFICATE_PRIVATE_KEY_FILE ?? "",

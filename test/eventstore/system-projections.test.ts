@@ -1,19 +1,23 @@
 // Conformance: the standard system projections. $by_category links every event of "<category>-<id>"
 // into $ce-<category>, $by_event_type every event of type T into $et-<T>, $streams the first event
 // of every stream; the link streams are readable (links resolved on request) and subscribable,
-// catch-up and persistent. A real node writes the links asynchronously, so reads poll.
+// catch-up and persistent. A real node writes the links asynchronously, so reads poll. They are
+// stopped until enabled, as on a node with EventStoreDB's defaults.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   BACKWARDS,
   END,
   START,
+  EventStoreDBClient,
+  StreamNotFoundError,
   jsonEvent,
   persistentSubscriptionToStreamSettingsFromDefaults as streamSettings,
   type ResolvedEvent,
 } from "@eventstore/db-client";
 import { openStore, type StoreUnderTest } from "./harness";
-import { collect } from "./helpers";
+import { collect, external } from "./helpers";
+import { startEventStore } from "../../services/eventstore/server";
 import { Inbox, eventually, uniqueGroup } from "./persistent-support";
 
 let store: StoreUnderTest;
@@ -113,7 +117,40 @@ describe("$streams", () => {
   });
 });
 
-describe("Projections.Enable", () => {
+describe("Projections.Enable and Disable", () => {
+  it("a projection enabled again catches up on what was appended while it was stopped", async () => {
+    const category = `cat${unique()}`;
+    await store.client.disableProjection("$by_category");
+    try {
+      await store.client.appendToStream(`${category}-while-stopped`, [happened("Opened", 1)]);
+    } finally {
+      await store.client.enableProjection("$by_category");
+    }
+    await store.client.appendToStream(`${category}-after`, [happened("Opened", 2)]);
+    const resolved = await readUntil(`$ce-${category}`, 2, true);
+    expect(resolved.map((entry) => entry.event!.streamId)).toEqual([`${category}-while-stopped`, `${category}-after`]);
+  });
+
+  it.skipIf(external)("on a fresh node the system projections are stopped until enabled", async () => {
+    const fresh = await startEventStore({ inMemory: true });
+    const client = EventStoreDBClient.connectionString(fresh.connectionString);
+    try {
+      const category = `cat${unique()}`;
+      await client.appendToStream(`${category}-1`, [happened("Opened", 1)]);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await expect(collect(client.readStream(`$ce-${category}`))).rejects.toBeInstanceOf(StreamNotFoundError);
+      await client.enableProjection("$by_category");
+      const linked = await eventually(async () => {
+        const read = await collect(client.readStream(`$ce-${category}`, { resolveLinkTos: true })).catch(() => []);
+        return read.length > 0 ? read : undefined;
+      }, "the link after enabling");
+      expect(linked.map((entry) => entry.event!.streamId)).toEqual([`${category}-1`]);
+    } finally {
+      await client.dispose();
+      await fresh.stop();
+    }
+  });
+
   it("refuses a projection this store does not have", async () => {
     await expect(store.client.enableProjection(`no-such-projection-${unique()}`)).rejects.toThrow();
   });

@@ -30,8 +30,7 @@ afterAll(async () => {
 describe("npm run projections -- rebuild on PostgreSQL", () => {
   it("replaces a damaged read model with a fresh build of the history", async () => {
     await seedProductEvents(store.client, 1_200, 20);
-    // The rebuild reads all of $all: the 1,200 events plus the store's own (a node's system events,
-    // the system projections' links), as against a real node.
+    // The rebuild reads all of $all: the 1,200 events plus the store's own system events, as against a real node.
     let eventsInAll = 0;
     for await (const _ of store.client.readAll()) eventsInAll++;
     expect(eventsInAll).toBeGreaterThan(1200);

@@ -16,8 +16,10 @@ function switchHandler(projections: SystemProjections, running: boolean, respons
     const name = call.request.getOptions()?.getName() ?? "";
     if (!name) return callback({ code: status.INVALID_ARGUMENT, details: "A projection name is required." });
     if (!isSystemProjection(name)) return callback({ code: status.NOT_FOUND, details: `Projection '${name}' not found.` });
-    projections.set(name, running);
-    callback(null, response());
+    projections.set(name, running).then(
+      () => callback(null, response()),
+      (error: Error) => callback({ code: status.UNAVAILABLE, details: error.message }),
+    );
   };
 }
 
