@@ -1,7 +1,7 @@
 // EventStoreDB's standard system projections, run as a real node runs them: each reads $all from its
 // checkpoint and writes link events ("$>", data "<revision>@<stream>") shortly after the events it
-// indexes, in a later commit (so a subscriber may start between an event and its links, as on a real
-// node). They are stopped until enabled (EventStoreDB's StartStandardProjections=false default);
+// indexes, in a later commit, batched about 50 ms after them (so a subscriber may start between an
+// event and its links, as on a real node). They are stopped until enabled (EventStoreDB's StartStandardProjections=false default);
 // Projections.Enable starts one from its checkpoint, catching up on everything before, Disable stops it.
 //   $by_category   every event of "<category>-<id>" → $ce-<category> (category: before the first "-")
 //   $by_event_type every event of type T              → $et-<T>
@@ -19,6 +19,7 @@ export const EVENT_TYPE_STREAM_PREFIX = "$et-";
 export const STREAMS_STREAM = "$streams";
 const CHECKPOINT_EVENT_TYPE = "$ProjectionCheckpoint";
 const PAGE = 1000;
+const BATCH_DELAY_MS = 50;
 
 export const checkpointStreamOf = (name: SystemProjectionName) => `$projections-${name}-checkpoint`;
 
@@ -53,6 +54,7 @@ export class SystemProjections {
   private readonly states = new Map<SystemProjectionName, ProjectionState>();
   private working = false;
   private again = false;
+  private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly unsubscribe: () => void;
 
@@ -78,6 +80,7 @@ export class SystemProjections {
 
   close(): void {
     this.stopped = true;
+    clearTimeout(this.timer);
     this.unsubscribe();
   }
 
@@ -100,6 +103,13 @@ export class SystemProjections {
       return;
     }
     this.working = true;
+    // Like a real node's projections, which follow $all through a reader and commit in batches, the
+    // links come a moment after the events: one pass per BATCH_DELAY_MS, however many appends came.
+    this.timer = setTimeout(() => this.run(), BATCH_DELAY_MS);
+  }
+
+  private run(): void {
+    this.timer = undefined;
     void (async () => {
       try {
         do {
