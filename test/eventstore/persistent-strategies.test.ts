@@ -117,3 +117,34 @@ describe("PinnedByCorrelation", () => {
     }
   });
 });
+
+describe("extraStatistics", () => {
+  async function connectionAfterAcks(extraStatistics: boolean) {
+    const stream = uniqueStream("ps-stats");
+    const group = uniqueGroup();
+    await store.client.createPersistentSubscriptionToStream(stream, group, streamSettings({ startFrom: START, extraStatistics }));
+    await append(store.client, stream, 4);
+    const inbox = new Inbox(store.client.subscribeToPersistentSubscriptionToStream(stream, group));
+    try {
+      await inbox.subscription.ack(...(await inbox.take(4)));
+      return await eventually(async () => {
+        const [connection] = (await store.client.getPersistentSubscriptionToStreamInfo(stream, group)).connections;
+        return connection && (!extraStatistics || connection.extraStatistics) ? connection : undefined;
+      }, "the connection's statistics");
+    } finally {
+      await inbox.subscription.unsubscribe();
+    }
+  }
+
+  it("reports the connection's latency measurements when the group asks for them", async () => {
+    const connection = await connectionAfterAcks(true);
+    for (const key of ["mean", "median", "fastest", "quintile 1", "quintile 3", "quintile 5", "99%", "highest"] as const) {
+      expect(connection.extraStatistics!.get(key), key).toBeTypeOf("bigint");
+    }
+    expect(connection.extraStatistics!.get("fastest")!).toBeLessThanOrEqual(connection.extraStatistics!.get("highest")!);
+  });
+
+  it("reports none without extraStatistics", async () => {
+    expect((await connectionAfterAcks(false)).extraStatistics).toBeUndefined();
+  });
+});

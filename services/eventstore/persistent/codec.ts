@@ -30,6 +30,13 @@ export function subscriptionInfo(snapshot: GroupSnapshot): SubscriptionInfo {
     connection.setAvailableSlots(consumer.availableSlots);
     connection.setInFlightMessages(consumer.inFlight.size);
     connection.setConnectionName(consumer.connection.connectionName);
+    if (settings.extraStatistics) {
+      connection.setObservedMeasurementsList(
+        consumer.latencies
+          .measurements()
+          .map(([key, value]) => new persistentPb.SubscriptionInfo.Measurement().setKey(key).setValue(String(value))),
+      );
+    }
     info.addConnections(connection);
   }
   info.setAveragePerSecond(0);

@@ -21,8 +21,40 @@ export interface ConsumerConnection {
   drop(error: RpcError): void;
 }
 
+/**
+ * Delivery-to-ack latencies of a connection's last messages, reported as EventStoreDB reports them
+ * when a group has extraStatistics: mean, median, fastest, quintiles, high percentiles, highest (ms).
+ */
+export class LatencyWindow {
+  private readonly samples: number[] = [];
+  private next = 0;
+  constructor(private readonly size = 1024) {}
+
+  record(ms: number): void {
+    if (this.samples.length < this.size) this.samples.push(ms);
+    else this.samples[this.next] = ms;
+    this.next = (this.next + 1) % this.size;
+  }
+
+  measurements(): Array<[string, number]> {
+    const sorted = [...this.samples].sort((a, b) => a - b);
+    if (sorted.length === 0) return [];
+    const at = (fraction: number) => sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!;
+    const mean = Math.round(sorted.reduce((sum, value) => sum + value, 0) / sorted.length);
+    return [
+      ["Mean", mean],
+      ["Median", at(0.5)],
+      ["Fastest", sorted[0]!],
+      ...[1, 2, 3, 4, 5].map((q): [string, number] => [`Quintile ${q}`, at(q / 5 - 0.0001)]),
+      ...["90", "95", "99", "99.5", "99.9"].map((p): [string, number] => [`${p}%`, at(Number(p) / 100)]),
+      ["Highest", sorted[sorted.length - 1]!],
+    ];
+  }
+}
+
 export class Consumer {
   readonly inFlight = new Set<string>();
+  readonly latencies = new LatencyWindow();
   totalItems = 0;
   constructor(readonly connection: ConsumerConnection) {}
 
