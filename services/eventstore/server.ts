@@ -26,8 +26,9 @@ export const INSECURE_BIND_ANY_SETTING = "EVENTSTORE_INSECURE_BIND_ANY";
 export class ExposedWithoutAuthentication extends Error {
   constructor(host: string) {
     super(
-      `refusing to listen on ${host}: the embedded event store has no authentication or TLS, so anyone who reaches ` +
+      `refusing to listen on ${host}: in insecure mode the embedded event store has no authentication or TLS, so anyone who reaches ` +
         `this address could read every event and append or delete streams. Listen on 127.0.0.1 (EVENTSTORE_HOST, --host), ` +
+        `run it in secure mode (EVENTSTORE_CERTIFICATE_FILE, see services/eventstore/README.md), ` +
         `or set ${INSECURE_BIND_ANY_SETTING}=true if this network is private on purpose.`,
     );
     this.name = "ExposedWithoutAuthentication";
