@@ -1,5 +1,6 @@
 // `npm run eventstore`: the embedded EventStoreDB-compatible store as a process.
 // Flags override the environment (src/kernel/process/config.ts): --host, --port (0 = random), --data-file, --in-memory.
+import { InvalidSecurityConfiguration } from "./security";
 import { parseArgs } from "node:util";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
@@ -41,16 +42,19 @@ async function main(): Promise<void> {
   if (!inMemory) mkdirSync(path.dirname(dataFile), { recursive: true });
 
   const host = flags.host ?? config.host;
+  const security = config.certificateFile
+    ? { certificateFile: config.certificateFile, certificatePrivateKeyFile: config.certificatePrivateKeyFile, adminPassword: config.adminPassword, opsPassword: config.opsPassword }
+    : undefined;
   let store;
   try {
-    store = await startEventStore({ host, port, dataFile, inMemory, insecureBindAny: config.insecureBindAny });
+    store = await startEventStore({ host, port, dataFile, inMemory, insecureBindAny: config.insecureBindAny, advertiseHost: config.advertiseHost, startStandardProjections: config.startStandardProjections, security });
   } catch (error) {
-    if (!(error instanceof ExposedWithoutAuthentication)) throw error;
+    if (!(error instanceof ExposedWithoutAuthentication) && !(error instanceof InvalidSecurityConfiguration)) throw error;
     // A configuration mistake, not a crash: one clear line and an exit code a supervisor will not retry into a loop.
     process.stderr.write(`eventstore: ${error.message}\n`);
     process.exit(EXIT_CONFIGURATION);
   }
-  if (!isLoopbackHost(host)) {
+  if (!isLoopbackHost(host) && !security) {
     process.stderr.write(
       `eventstore WARNING: listening on ${host} without authentication or TLS (${INSECURE_BIND_ANY_SETTING}=true): ` +
         `anyone who reaches this port can read, append and delete every stream\n`,

@@ -7,6 +7,12 @@ import { streamsService } from "./grpc/streams-service";
 import { serverFeaturesService, type RegisteredService } from "./grpc/server-features";
 import { persistentSubscriptionsService } from "./persistent";
 import type { GroupLogger } from "./persistent/group";
+import { gossipService } from "./grpc/gossip";
+import { writeSystemEventsIfFresh } from "./system-events";
+import { SystemProjections } from "./system-projections";
+import { projectionsService } from "./grpc/projections";
+import { authenticate, tlsCredentials, Users, type SecurityOptions } from "./security";
+import { randomUUID } from "node:crypto";
 import { rejectUnparsableRequests, tolerantDeserializers } from "./grpc/unparsable-requests";
 import { dialableHost, isLoopbackHost, urlHost } from "../../src/kernel/process/network";
 
@@ -21,8 +27,9 @@ export const INSECURE_BIND_ANY_SETTING = "EVENTSTORE_INSECURE_BIND_ANY";
 export class ExposedWithoutAuthentication extends Error {
   constructor(host: string) {
     super(
-      `refusing to listen on ${host}: the embedded event store has no authentication or TLS, so anyone who reaches ` +
+      `refusing to listen on ${host}: in insecure mode the embedded event store has no authentication or TLS, so anyone who reaches ` +
         `this address could read every event and append or delete streams. Listen on 127.0.0.1 (EVENTSTORE_HOST, --host), ` +
+        `run it in secure mode (EVENTSTORE_CERTIFICATE_FILE, see services/eventstore/README.md), ` +
         `or set ${INSECURE_BIND_ANY_SETTING}=true if this network is private on purpose.`,
     );
     this.name = "ExposedWithoutAuthentication";
@@ -35,10 +42,18 @@ export interface StartEventStoreOptions {
   port?: number;
   dataFile?: string;
   inMemory?: boolean;
+  /** Start the system projections ($by_category, $by_event_type, $streams) that were never enabled or disabled; default false, as EventStoreDB's StartStandardProjections. */
+  startStandardProjections?: boolean;
+  /** Secure mode: TLS and basic authentication of admin/ops (see security.ts); the store may then listen beyond loopback. */
+  security?: SecurityOptions;
   /** Allow a non-loopback host although the store has no authentication (EVENTSTORE_INSECURE_BIND_ANY). */
   insecureBindAny?: boolean;
   /** Where the store reports what it skips or cannot start (default: stderr). */
   logger?: GroupLogger;
+  /** The address Gossip.Read gives clients for this node (EventStoreDB's AdvertiseHostToClientAs); default: the bound host, loopback for a wildcard. */
+  advertiseHost?: string;
+  /** The port Gossip.Read gives clients (AdvertiseHttpPortToClientAs); default: the bound port. */
+  advertisePort?: number;
 }
 
 export interface RunningEventStore {
@@ -64,21 +79,36 @@ const SHUTDOWN_GRACE_MS = 2000;
 
 export async function startEventStore(options: StartEventStoreOptions = {}): Promise<RunningEventStore> {
   const host = options.host ?? "127.0.0.1";
-  if (!isLoopbackHost(host) && !options.insecureBindAny) throw new ExposedWithoutAuthentication(host);
+  if (!isLoopbackHost(host) && !options.insecureBindAny && !options.security) throw new ExposedWithoutAuthentication(host);
+  const security = options.security;
+  const users = security ? new Users(security) : undefined;
+  const credentials = security ? tlsCredentials(security) : ServerCredentials.createInsecure();
   const log = openSqliteEventLog({ dataFile: options.dataFile, inMemory: options.inMemory ?? !options.dataFile });
-  const services: RegisteredService[] = [streamsService(log), ...additionalServices.map((create) => create(log, options.logger))];
+  const instanceId = randomUUID();
+  await writeSystemEventsIfFresh(log, instanceId).catch(async (error) => {
+    await log.close();
+    throw error;
+  });
+  const systemProjections = new SystemProjections(log, options.startStandardProjections ?? false);
+  let port = 0;
+  const advertised = { host: options.advertiseHost ?? dialableHost(host), port: () => options.advertisePort ?? port };
+  const services: RegisteredService[] = [
+    streamsService(log),
+    gossipService(advertised, instanceId),
+    projectionsService(systemProjections),
+    ...additionalServices.map((create) => create(log, options.logger)),
+  ];
   services.push(serverFeaturesService(services));
 
   const server = new Server({
     "grpc.max_receive_message_length": MAX_RECEIVE_MESSAGE_BYTES,
     "grpc.max_send_message_length": MAX_SEND_MESSAGE_BYTES,
-    interceptors: [rejectUnparsableRequests],
+    interceptors: users ? [authenticate(users), rejectUnparsableRequests] : [rejectUnparsableRequests],
   });
   for (const service of services) server.addService(tolerantDeserializers(service.definition), service.implementation);
-  let port: number;
   try {
     port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${host}:${options.port ?? 0}`, ServerCredentials.createInsecure(), (error, bound) =>
+      server.bindAsync(`${host}:${options.port ?? 0}`, credentials, (error, bound) =>
         error ? reject(error) : resolve(bound),
       ),
     );
@@ -91,6 +121,7 @@ export async function startEventStore(options: StartEventStoreOptions = {}): Pro
   const stop = () =>
     (stopping ??= (async () => {
       for (const service of services) await service.close?.();
+      systemProjections.close();
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => {
           server.forceShutdown();
@@ -105,5 +136,5 @@ export async function startEventStore(options: StartEventStoreOptions = {}): Pro
     })());
 
   // A wildcard bind is dialled on loopback: 0.0.0.0 is no address to connect to.
-  return { port, connectionString: `esdb://${urlHost(dialableHost(host))}:${port}?tls=false`, log, stop };
+  return { port, connectionString: `esdb://${urlHost(dialableHost(host))}:${port}?tls=${security ? "true" : "false"}`, log, stop };
 }

@@ -14,10 +14,14 @@ import type {
   StoredEvent,
   StreamRead,
 } from "./log";
-import { EventTable, nowTicks, openDatabase, type OpenStoreOptions } from "./sqlite-store";
+import { EventTable, nowTicks, openDatabase, type OpenStoreOptions, type StreamState } from "./sqlite-store";
+
+export type { StreamState } from "./sqlite-store";
 import { StreamReader } from "./sqlite-reads";
 import { StorageFullEpisodes } from "./storage-full";
 import { WalSync } from "./wal-sync";
+import { FIRST_EVENT_POSITION, positionAfter } from "./log-positions";
+import { idempotentOutcome } from "./sqlite-idempotency";
 import {
   DELETED_STREAM_REVISION,
   METADATA_EVENT_TYPE,
@@ -30,14 +34,6 @@ import {
   streamOfMetastream,
   type StreamMetadata,
 } from "./stream-metadata";
-
-export interface StreamState {
-  /** Revision of the last event (tombstone excluded), or null when no event was ever written. */
-  lastRevision: bigint | null;
-  tombstoned: boolean;
-  /** Ids of the last append's events, when known: retries with "any" are recognised without a read. */
-  lastAppendIds?: string[];
-}
 
 type WriteRequest =
   | { kind: "append"; streamId: string; expected: ExpectedRevision; events: ProposedEvent[] }
@@ -60,7 +56,10 @@ export class SqliteEventLog implements EventLog {
   private readonly listeners = new Set<(events: StoredEvent[]) => void>();
   private queue: QueuedWrite[] = [];
   private flushScheduled = false;
+  /** Where the next record starts in the log, in bytes (see log-positions.ts). */
   private nextPosition: bigint;
+  /** The position of the last event written, -1 while the log is empty. */
+  private lastWritten: bigint;
   private closed = false;
   /** Present when the log is on disk: acknowledgements wait for the WAL fsync. */
   private readonly walSync: WalSync | undefined;
@@ -71,7 +70,9 @@ export class SqliteEventLog implements EventLog {
     this.table = new EventTable(openDatabase({ ...options, synchronous: "NORMAL" }));
     this.storageFull = new StorageFullEpisodes(options.dataFile ?? "memory", options.storageLogger);
     this.walSync = onDisk ? new WalSync(`${options.dataFile}-wal`, () => this.commitQueued()) : undefined;
-    this.nextPosition = this.table.lastPosition() + 1n;
+    const last = this.table.lastEvent();
+    this.lastWritten = last?.position ?? -1n;
+    this.nextPosition = last ? positionAfter(last) : FIRST_EVENT_POSITION;
     this.reader = new StreamReader(this.table, this);
   }
 
@@ -92,7 +93,7 @@ export class SqliteEventLog implements EventLog {
   }
 
   lastPosition(): bigint {
-    return this.nextPosition - 1n;
+    return this.lastWritten;
   }
 
   streamRevision(streamId: string): bigint | null {
@@ -168,6 +169,7 @@ export class SqliteEventLog implements EventLog {
     const written: StoredEvent[] = [];
     const outcomes: AppendOutcome[] = [];
     const positionBefore = this.nextPosition;
+    const lastWrittenBefore = this.lastWritten;
     try {
       this.table.transaction(() => {
         for (const { request } of batch) outcomes.push(this.apply(request, written));
@@ -178,6 +180,7 @@ export class SqliteEventLog implements EventLog {
       this.streams.clear();
       this.metadata.clear();
       this.nextPosition = positionBefore;
+      this.lastWritten = lastWrittenBefore;
       this.storageFull.failed(error);
       for (const entry of batch) entry.reject(error);
       return;
@@ -215,14 +218,14 @@ export class SqliteEventLog implements EventLog {
         (expected.kind === "stream_exists" && existsForExpectation) ||
         (expected.kind === "exact" && state.lastRevision === expected.revision);
       if (!accepted) {
-        return this.idempotentOutcome(request.streamId, expected, request.events, state) ?? {
+        return idempotentOutcome(this.table, request.streamId, expected, request.events, state) ?? {
           ok: false,
           reason: "wrong_expected_version",
           currentRevision: state.lastRevision,
         };
       }
       if (expected.kind === "any") {
-        const retried = this.idempotentOutcome(request.streamId, expected, request.events, state);
+        const retried = idempotentOutcome(this.table, request.streamId, expected, request.events, state);
         if (retried) return retried;
       }
       if (request.events.length === 0) {
@@ -239,7 +242,7 @@ export class SqliteEventLog implements EventLog {
         tombstoned: false,
         lastAppendIds: request.events.map((event) => event.id),
       });
-      return { ok: true, revision, position: this.nextPosition - 1n };
+      return { ok: true, revision, position: this.lastWritten };
     }
 
     const deletable =
@@ -265,34 +268,7 @@ export class SqliteEventLog implements EventLog {
     } else {
       this.writeMetadata(request.streamId, DELETED_STREAM_REVISION, written);
     }
-    return { ok: true, revision: state.lastRevision ?? -1n, position: this.nextPosition - 1n };
-  }
-
-  /**
-   * EventStoreDB's idempotency: a retried append whose event ids are already at the revisions the
-   * expectation points to succeeds without writing. For "any" only the stream's tail is compared.
-   */
-  private idempotentOutcome(
-    streamId: string,
-    expected: ExpectedRevision,
-    events: ProposedEvent[],
-    state: StreamState,
-  ): AppendOutcome | undefined {
-    if (events.length === 0 || state.lastRevision === null) return undefined;
-    let first: bigint;
-    if (expected.kind === "exact") first = expected.revision + 1n;
-    else if (expected.kind === "no_stream") first = 0n;
-    else if (expected.kind === "any") first = state.lastRevision - BigInt(events.length) + 1n;
-    else return undefined;
-    if (first < 0n || first + BigInt(events.length) - 1n > state.lastRevision) return undefined;
-    const known = state.lastAppendIds;
-    if (expected.kind === "any" && known && (known.length !== events.length || known.some((id, i) => id !== events[i]!.id))) {
-      return undefined;
-    }
-    const ids = this.table.idsFrom(streamId, first, events.length);
-    if (ids.length !== events.length || ids.some((id, i) => id !== events[i]!.id)) return undefined;
-    const last = first + BigInt(events.length) - 1n;
-    return { ok: true, revision: last, position: this.table.eventAt(streamId, last)!.position };
+    return { ok: true, revision: state.lastRevision ?? -1n, position: this.lastWritten };
   }
 
   private lastPositionOf(streamId: string, state: StreamState): bigint {
@@ -327,7 +303,8 @@ export class SqliteEventLog implements EventLog {
   private write(event: Omit<StoredEvent, "position" | "created">, written: StoredEvent[]): void {
     const stored: StoredEvent = { ...event, position: this.nextPosition, created: nowTicks() };
     this.table.insert(stored);
-    this.nextPosition += 1n;
+    this.lastWritten = stored.position;
+    this.nextPosition = positionAfter(stored);
     written.push(stored);
     if (isMetastream(event.streamId)) this.metadata.set(streamOfMetastream(event.streamId), parseStreamMetadata(event.data));
   }

@@ -85,7 +85,6 @@ export function openDatabase(options: OpenStoreOptions): Database.Database {
 export class EventTable {
   private readonly insertEvent;
   private readonly selectLastRevision;
-  private readonly selectLastPosition;
   private readonly selectForwards;
   private readonly selectBackwards;
   private readonly selectAllForwards;
@@ -101,7 +100,6 @@ export class EventTable {
     this.selectLastRevision = db
       .prepare(`SELECT revision FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 2`)
       .safeIntegers(true);
-    this.selectLastPosition = db.prepare(`SELECT max(position) AS position FROM events`).safeIntegers(true);
     this.selectForwards = db
       .prepare(
         `SELECT ${cols} FROM events WHERE stream_id = ? AND revision >= ? AND revision <= ? AND created >= ?
@@ -142,9 +140,9 @@ export class EventTable {
     return { lastRevision: live ?? null, tombstoned };
   }
 
-  lastPosition(): bigint {
-    const row = this.selectLastPosition.get() as { position: bigint | null };
-    return row.position ?? -1n;
+  /** The event with the highest position, if any. */
+  lastEvent(): StoredEvent | undefined {
+    return this.readAllBackwards(2n ** 63n - 1n, 1)[0];
   }
 
   readForwards(streamId: string, from: bigint, to: bigint, createdAtLeast: bigint, limit: bigint): StoredEvent[] {
@@ -176,4 +174,13 @@ export class EventTable {
   close(): void {
     this.db.close();
   }
+}
+
+/** What the log keeps in memory about one stream. */
+export interface StreamState {
+  /** Revision of the last event (tombstone excluded), or null when no event was ever written. */
+  lastRevision: bigint | null;
+  tombstoned: boolean;
+  /** Ids of the last append's events, when known: retries with "any" are recognised without a read. */
+  lastAppendIds?: string[];
 }

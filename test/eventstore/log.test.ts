@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { openSqliteEventLog } from "../../services/eventstore/sqlite-log";
 import type { ProposedEvent, StoredEvent } from "../../services/eventstore/log";
+import { FIRST_EVENT_POSITION, positionAfter } from "../../services/eventstore/log-positions";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -63,8 +64,23 @@ describe("SQLite event log", () => {
     expect(after.lastPosition()).toBe(lastPosition);
     expect(after.streamRevision("kept")).toBe(1n);
     expect(after.readStream("gone", { from: "start", direction: "forwards", maxCount: 10n })).toEqual({ kind: "deleted" });
+    const [tombstone] = after.readAll({ from: "end", direction: "backwards", maxCount: 1n }).events;
+    expect(tombstone!.event.position).toBe(lastPosition);
     const next = await after.append("kept", { kind: "exact", revision: 1n }, [proposed()]);
-    expect(next).toMatchObject({ ok: true, revision: 2n, position: lastPosition + 1n });
+    expect(next).toMatchObject({ ok: true, revision: 2n, position: positionAfter(tombstone!.event) });
     await after.close();
+  });
+
+  it("places events as EventStoreDB does: after the epoch record, each after the previous record's bytes", async () => {
+    const log = openSqliteEventLog({ inMemory: true });
+    await log.append("first", { kind: "no_stream" }, [proposed(), proposed("Other")]);
+    const { events } = log.readAll({ from: "start", direction: "forwards", maxCount: 10n });
+    const [a, b] = events.map((entry) => entry.event);
+    expect(a!.position).toBe(FIRST_EVENT_POSITION);
+    expect(FIRST_EVENT_POSITION).toBeGreaterThan(0n);
+    // 88 bytes of prepare record around the stream name ("first", 1 + 5), type (1 + 8) and data ("{}", 2).
+    expect(b!.position - a!.position).toBe(88n + 6n + 9n + 2n);
+    expect(log.lastPosition()).toBe(b!.position);
+    await log.close();
   });
 });

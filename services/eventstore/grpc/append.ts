@@ -1,27 +1,28 @@
 // Streams.Append (client stream: options, then events; one response) and Streams.BatchAppend
 // (bidirectional; requests grouped by correlation id; errors in-band as google.rpc.Status).
-import { status, type sendUnaryData, type ServerDuplexStream, type ServerReadableStream } from "@grpc/grpc-js";
-import type { AppendOutcome, EventLog, ExpectedRevision, ProposedEvent } from "../log";
+import { type sendUnaryData, type ServerDuplexStream, type ServerReadableStream } from "@grpc/grpc-js";
+import type { EventLog, ExpectedRevision, ProposedEvent } from "../log";
 import {
   EXPECTED_CASES,
   expectedRevisionOf,
   proposedEvent,
   proposedSize,
-  streamIdentifier,
   streamNameOf,
 } from "./codec";
 import { BadRequest, maximumAppendSizeExceeded, streamDeleted, toServiceError } from "./errors";
 import { isStorageFull } from "../storage-full";
-import { anyPb, emptyPb, sharedPb, statusPb, streamsPb } from "./proto";
+import { sharedPb, streamsPb } from "./proto";
 import { ResponseBatch } from "./framed-writes";
 import { type BatchAppendRequest, encodeBatchAppendSuccess } from "./batch-append-codec";
+import { appendResponse, batchResponse, errorResponse, MAX_APPEND_SIZE, timeoutResponse, type PendingBatch } from "./append-responses";
+
+export { MAX_APPEND_SIZE } from "./append-responses";
 
 type AppendReq = InstanceType<typeof streamsPb.AppendReq>;
 type AppendResp = InstanceType<typeof streamsPb.AppendResp>;
 type BatchAppendResp = InstanceType<typeof streamsPb.BatchAppendResp>;
 
 /** EventStoreDB's default --max-append-size. */
-export const MAX_APPEND_SIZE = 1024 * 1024;
 
 export function appendHandler(log: EventLog) {
   return (call: ServerReadableStream<AppendReq, AppendResp>, callback: sendUnaryData<AppendResp>) => {
@@ -61,6 +62,8 @@ export function appendHandler(log: EventLog) {
     });
     call.on("end", () => {
       if (failed) return;
+      // grpc-js ends the call with DEADLINE_EXCEEDED when the client's deadline passes: write nothing then.
+      if (call.cancelled) return;
       if (streamName === undefined || expected === undefined) return fail(new BadRequest("Append options are required."));
       const name = streamName;
       const expectation = expected;
@@ -76,40 +79,7 @@ export function appendHandler(log: EventLog) {
   };
 }
 
-function appendResponse(outcome: AppendOutcome, expected: ExpectedRevision): AppendResp {
-  const empty = () => new sharedPb.Empty();
-  if (outcome.ok) {
-    const success = new streamsPb.AppendResp.Success();
-    if (outcome.revision < 0n) success.setNoStream(empty());
-    else success.setCurrentRevision(outcome.revision.toString());
-    if (outcome.position < 0n) success.setNoPosition(empty());
-    else
-      success.setPosition(
-        new streamsPb.AppendResp.Position()
-          .setCommitPosition(outcome.position.toString())
-          .setPreparePosition(outcome.position.toString()),
-      );
-    return new streamsPb.AppendResp().setSuccess(success);
-  }
-  const wrong = new streamsPb.AppendResp.WrongExpectedVersion();
-  if (outcome.reason === "wrong_expected_version" && outcome.currentRevision !== null) {
-    wrong.setCurrentRevision(outcome.currentRevision.toString());
-  } else {
-    wrong.setCurrentNoStream(empty());
-  }
-  if (expected.kind === "exact") wrong.setExpectedRevision(expected.revision.toString());
-  else if (expected.kind === "any") wrong.setExpectedAny(empty());
-  else if (expected.kind === "no_stream") wrong.setExpectedNoStream(empty());
-  else wrong.setExpectedStreamExists(empty());
-  return new streamsPb.AppendResp().setWrongExpectedVersion(wrong);
-}
-
-interface PendingBatch {
-  streamName: string;
-  expected: ExpectedRevision;
-  events: ProposedEvent[];
-  size: number;
-}
+class DeadlinePassed extends Error {}
 
 /** At most this many correlation ids may be open (options sent, not final) on one call. */
 const MAX_OPEN_BATCHES = 10_000;
@@ -179,6 +149,8 @@ export function batchAppendHandler(log: EventLog, calls: BatchAppendCalls) {
           batch = { ...request.options(), events: [], size: 0 };
           open.set(key, batch);
         }
+        // Checked before the size: EventStoreDB's deadline timer fires while a large batch still arrives.
+        if (batch.deadline !== undefined && Date.now() > batch.deadline) throw new DeadlinePassed();
         for (const proposed of request.proposed) {
           const event = proposed();
           batch.size += proposedSize(event);
@@ -188,7 +160,9 @@ export function batchAppendHandler(log: EventLog, calls: BatchAppendCalls) {
       } catch (error) {
         open.delete(key);
         if (!request.isFinal) rejected.add(key);
-        reply(errorResponse(correlation, batch?.streamName ?? "", error));
+        const streamName = batch?.streamName ?? "";
+        // EventStoreDB answers Timeout once a batch's deadline has passed; such a batch is not written.
+        reply(error instanceof DeadlinePassed ? timeoutResponse(correlation, streamName) : errorResponse(correlation, streamName, error));
         return;
       }
       if (!request.isFinal) return;
@@ -232,72 +206,4 @@ export function batchAppendHandler(log: EventLog, calls: BatchAppendCalls) {
     call.on("close", forget);
     call.on("cancelled", forget);
   };
-}
-
-function baseResponse(correlation: InstanceType<typeof sharedPb.UUID> | undefined, streamName: string): BatchAppendResp {
-  const response = new streamsPb.BatchAppendResp();
-  if (correlation) response.setCorrelationId(correlation);
-  return response.setStreamIdentifier(streamIdentifier(streamName));
-}
-
-function withExpected(response: BatchAppendResp, expected: ExpectedRevision): BatchAppendResp {
-  const empty = new emptyPb.Empty();
-  if (expected.kind === "exact") return response.setStreamPosition(expected.revision.toString());
-  if (expected.kind === "any") return response.setAny(empty);
-  if (expected.kind === "no_stream") return response.setNoStream(empty);
-  return response.setStreamExists(empty);
-}
-
-function batchResponse(correlation: InstanceType<typeof sharedPb.UUID>, batch: PendingBatch, outcome: AppendOutcome): BatchAppendResp {
-  const response = withExpected(baseResponse(correlation, batch.streamName), batch.expected);
-  if (outcome.ok) {
-    const success = new streamsPb.BatchAppendResp.Success();
-    if (outcome.revision < 0n) success.setNoStream(new emptyPb.Empty());
-    else success.setCurrentRevision(outcome.revision.toString());
-    if (outcome.position < 0n) success.setNoPosition(new emptyPb.Empty());
-    else
-      success.setPosition(
-        new sharedPb.AllStreamPosition()
-          .setCommitPosition(outcome.position.toString())
-          .setPreparePosition(outcome.position.toString()),
-      );
-    return response.setSuccess(success);
-  }
-  if (outcome.reason === "stream_deleted") {
-    const details = new sharedPb.StreamDeleted().setStreamIdentifier(streamIdentifier(batch.streamName));
-    return response.setError(rpcStatus(status.FAILED_PRECONDITION, `Event stream '${batch.streamName}' is deleted.`, "StreamDeleted", details));
-  }
-  const details = new sharedPb.WrongExpectedVersion();
-  if (outcome.currentRevision === null) details.setCurrentNoStream(new emptyPb.Empty());
-  else details.setCurrentStreamRevision(outcome.currentRevision.toString());
-  const expected = batch.expected;
-  if (expected.kind === "exact") details.setExpectedStreamPosition(expected.revision.toString());
-  else if (expected.kind === "any") details.setExpectedAny(new emptyPb.Empty());
-  else if (expected.kind === "no_stream") details.setExpectedNoStream(new emptyPb.Empty());
-  else details.setExpectedStreamExists(new emptyPb.Empty());
-  const message = `WrongExpectedVersion ${batch.streamName}, expected ${describe(expected)}, current ${outcome.currentRevision ?? "no stream"}`;
-  return response.setError(rpcStatus(status.FAILED_PRECONDITION, message, "WrongExpectedVersion", details));
-}
-
-function describe(expected: ExpectedRevision): string {
-  return expected.kind === "exact" ? expected.revision.toString() : expected.kind;
-}
-
-function errorResponse(correlation: InstanceType<typeof sharedPb.UUID> | undefined, streamName: string, error: unknown): BatchAppendResp {
-  const response = baseResponse(correlation, streamName);
-  const serviceError = toServiceError(error);
-  const exception = serviceError.metadata?.get("exception")[0]?.toString();
-  if (exception === "maximum-append-size-exceeded") {
-    const details = new sharedPb.MaximumAppendSizeExceeded().setMaxappendsize(MAX_APPEND_SIZE);
-    return response.setError(rpcStatus(status.INVALID_ARGUMENT, serviceError.details, "MaximumAppendSizeExceeded", details));
-  }
-  const details = new sharedPb.BadRequest().setMessage(serviceError.details);
-  return response.setError(rpcStatus(serviceError.code, serviceError.details, "BadRequest", details));
-}
-
-function rpcStatus(code: number, message: string, detailType: string, details: { serializeBinary(): Uint8Array }) {
-  const packed = new anyPb.Any();
-  packed.setTypeUrl(`type.googleapis.com/event_store.client.${detailType}`);
-  packed.setValue(details.serializeBinary());
-  return new statusPb.Status().setCode(code).setMessage(message).setDetails(packed);
 }

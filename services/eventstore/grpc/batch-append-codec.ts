@@ -12,6 +12,8 @@ const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 export interface BatchAppendOptions {
   streamName: string;
   expected: ExpectedRevision;
+  /** ms since the epoch: `deadline_21_10_0` (Timestamp, field 6) or now + `deadline` (Duration, field 7). */
+  deadline?: number;
 }
 
 /** A BatchAppendReq; its parts are checked lazily so that errors are answered in-band per batch. */
@@ -100,9 +102,14 @@ export function decodeBatchAppendReq(bytes: Buffer): BatchAppendRequest {
 function parseOptions(bytes: Buffer): () => BatchAppendOptions {
   let streamName: Buffer = Buffer.alloc(0);
   let expected: ExpectedRevision | undefined;
+  let deadline: number | undefined;
   const reader = new Reader(bytes);
   reader.fields((number, wireType) => {
     if (number === 1 && wireType === 2) streamName = streamNameBytes(reader.lengthDelimited());
+    else if ((number === 6 || number === 7) && wireType === 2) {
+      const ms = secondsAndNanosMs(reader.lengthDelimited());
+      deadline = number === 6 ? ms : Date.now() + ms;
+    }
     else if (number === 2 && wireType === 0) expected = { kind: "exact", revision: reader.varint() };
     else if (number >= 3 && number <= 5 && wireType === 2) {
       reader.lengthDelimited();
@@ -113,8 +120,22 @@ function parseOptions(bytes: Buffer): () => BatchAppendOptions {
   return () => {
     if (streamName.length === 0) throw new BadRequest("A stream name is required.");
     if (!expected) throw new BadRequest("An expected stream revision is required.");
-    return { streamName: streamName.toString("utf8"), expected };
+    return { streamName: streamName.toString("utf8"), expected, deadline };
   };
+}
+
+/** google.protobuf.Timestamp or Duration { int64 seconds = 1; int32 nanos = 2; } in milliseconds. */
+function secondsAndNanosMs(bytes: Buffer): number {
+  let seconds = 0n;
+  let nanos = 0n;
+  const reader = new Reader(bytes);
+  reader.fields((number, wireType) => {
+    if (wireType !== 0 || (number !== 1 && number !== 2)) return false;
+    if (number === 1) seconds = reader.varint();
+    else nanos = reader.varint();
+    return true;
+  });
+  return Number(BigInt.asIntN(64, seconds)) * 1000 + Number(BigInt.asIntN(64, nanos)) / 1e6;
 }
 
 /** StreamIdentifier { bytes stream_name = 3; } */

@@ -12,3 +12,7 @@ export const serverFeaturesPb: typeof import("@eventstore/db-client/generated/se
 export const serverFeaturesGrpc: typeof import("@eventstore/db-client/generated/serverfeatures_grpc_pb") = require("@eventstore/db-client/generated/serverfeatures_grpc_pb");
 export const anyPb: typeof import("google-protobuf/google/protobuf/any_pb") = require("google-protobuf/google/protobuf/any_pb");
 export const emptyPb: typeof import("google-protobuf/google/protobuf/empty_pb") = require("google-protobuf/google/protobuf/empty_pb");
+export const gossipPb: typeof import("@eventstore/db-client/generated/gossip_pb") = require("@eventstore/db-client/generated/gossip_pb");
+export const gossipGrpc: typeof import("@eventstore/db-client/generated/gossip_grpc_pb") = require("@eventstore/db-client/generated/gossip_grpc_pb");
+export const projectionsPb: typeof import("@eventstore/db-client/generated/projections_pb") = require("@eventstore/db-client/generated/projections_pb");
+export const projectionsGrpc: typeof import("@eventstore/db-client/generated/projections_grpc_pb") = require("@eventstore/db-client/generated/projections_grpc_pb");

@@ -23,13 +23,20 @@ export function subscriptionInfo(snapshot: GroupSnapshot): SubscriptionInfo {
   for (const consumer of snapshot.consumers) {
     const connection = new persistentPb.SubscriptionInfo.ConnectionInfo();
     connection.setFrom(consumer.connection.from);
-    connection.setUsername("");
+    connection.setUsername(consumer.connection.username);
     connection.setAverageItemsPerSecond(0);
     connection.setTotalItems(consumer.totalItems.toString());
     connection.setCountSinceLastMeasurement("0");
     connection.setAvailableSlots(consumer.availableSlots);
     connection.setInFlightMessages(consumer.inFlight.size);
     connection.setConnectionName(consumer.connection.connectionName);
+    if (settings.extraStatistics) {
+      connection.setObservedMeasurementsList(
+        consumer.latencies
+          .measurements()
+          .map(([key, value]) => new persistentPb.SubscriptionInfo.Measurement().setKey(key).setValue(String(value))),
+      );
+    }
     info.addConnections(connection);
   }
   info.setAveragePerSecond(0);

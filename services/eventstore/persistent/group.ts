@@ -33,6 +33,8 @@ interface Outstanding {
   message: Message;
   consumer: Consumer;
   deadline: number;
+  /** When it was sent (ms), for the connection's latency statistics. */
+  sentAt: number;
 }
 
 export interface GroupSnapshot {
@@ -159,6 +161,7 @@ export class SubscriptionGroup {
     for (const id of ids) {
       const entry = this.outstanding.get(id);
       if (!entry) continue;
+      if (this.config.settings.extraStatistics) entry.consumer.latencies.record(Date.now() - entry.sentAt);
       this.release(entry);
       this.complete(entry.message);
     }
@@ -299,7 +302,7 @@ export class SubscriptionGroup {
           this.complete(message);
           continue;
         }
-        const consumer = this.strategy.pick(this.consumers, message.readEvent.event.streamId);
+        const consumer = this.strategy.pick(this.consumers, this.strategy.pinKey(message.readEvent));
         if (!consumer) {
           if (this.strategy.skipsBlockedMessages) {
             index++;
@@ -317,7 +320,7 @@ export class SubscriptionGroup {
 
   private send(consumer: Consumer, message: Message): void {
     const timeout = this.config.settings.messageTimeoutMs;
-    this.outstanding.set(message.id, { message, consumer, deadline: timeout > 0 ? Date.now() + timeout : Infinity });
+    this.outstanding.set(message.id, { message, consumer, deadline: timeout > 0 ? Date.now() + timeout : Infinity, sentAt: Date.now() });
     consumer.inFlight.add(message.id);
     consumer.totalItems++;
     this.totalItems++;

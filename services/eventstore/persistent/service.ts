@@ -1,5 +1,6 @@
 // The PersistentSubscriptions gRPC service: request decoding, status mapping, and the
 // Read call's life as a consumer of a group.
+import { userNameOf } from "../security";
 import * as grpc from "@grpc/grpc-js";
 import { randomUUID } from "node:crypto";
 import { confirmationResponse, subscriptionInfo } from "./codec";
@@ -165,7 +166,8 @@ function serveRead(subsystem: PersistentSubscriptionSubsystem, call: grpc.Server
     if (capacity <= 0) throw invalidArgument("Buffer size must be positive.");
     const connection: ConsumerConnection = {
       from: call.getPeer(),
-      connectionName: randomUUID(),
+      connectionName: call.metadata.get("connection-name")[0]?.toString() || randomUUID(),
+      username: userNameOf(call.metadata),
       capacity,
       deliver: ({ readEvent, retryCount }) => {
         // Pre-encoded bytes: the service definition's Read serializer passes Buffers through.

@@ -6,8 +6,9 @@ import { persistentPb, streamNameOf, type CreateReq, type UpdateReq } from "./st
 export const ALL_STREAM = "$all";
 const STREAM_REVISION_END = 18446744073709551615n; // u64::MAX: the client's "end" for stream groups
 
-export type ConsumerStrategyName = "RoundRobin" | "DispatchToSingle" | "Pinned";
-const CONSUMER_STRATEGIES: readonly string[] = ["RoundRobin", "DispatchToSingle", "Pinned"];
+/** The consumer strategies KurrentDB ships (PinnedByCorrelation since EventStoreDB 21.10). */
+export type ConsumerStrategyName = "RoundRobin" | "DispatchToSingle" | "Pinned" | "PinnedByCorrelation";
+const CONSUMER_STRATEGIES: readonly string[] = ["RoundRobin", "DispatchToSingle", "Pinned", "PinnedByCorrelation"];
 
 export interface GroupSettings {
   resolveLinks: boolean;
@@ -102,7 +103,6 @@ function invalidSettingsReason(s: ReturnType<typeof readSettings>): string | und
   if (s.checkpointAfterMs < 0) return "CheckPointAfter must not be negative.";
   if (s.maxRetryCount < 0) return "MaxRetryCount must not be negative.";
   if (s.minCheckpointCount < 0) return "MinCheckPointCount must not be negative.";
-  if (s.maxCheckpointCount < s.minCheckpointCount) return "MaxCheckPointCount must be greater than or equal to MinCheckPointCount.";
   if (s.maxSubscriberCount < 0) return "MaxSubscriberCount must not be negative.";
   if (s.liveBufferSize <= 0) return "LiveBufferSize must be positive.";
   if (s.readBatchSize <= 0) return "ReadBatchSize must be positive.";

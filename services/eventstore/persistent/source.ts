@@ -30,7 +30,6 @@ export interface EventSource {
  */
 const scanLimit = (maxCount: number) => Math.max(4 * maxCount, 100);
 
-const isSystemStream = (stream: string) => stream.startsWith("$");
 
 const original = (entry: ReadEvent) => entry.link ?? entry.event;
 
@@ -93,8 +92,9 @@ class AllSource implements EventSource {
     return this.log.lastPosition() + 1n;
   }
 
-  // System streams (checkpoints, parked messages, configs, metadata) never reach $all groups:
-  // a group's own checkpoint writes would otherwise feed it forever.
+  // As on EventStoreDB, system streams reach $all groups like any other (a filter can exclude them),
+  // the group's own checkpoints included: those are written at most once per minCheckPointCount
+  // finished messages, so they cannot feed the group by themselves for long.
   read(cursor: bigint, maxCount: number): SourceBatch {
     // Ask for as many events as are examined: the log reads its page of rows either way.
     const scan = scanLimit(maxCount);
@@ -107,7 +107,7 @@ class AllSource implements EventSource {
       ...(this.filter ? { filter: this.filter } : {}),
     });
     const messages = events
-      .filter((entry) => !isSystemStream(entry.event.streamId) && this.matches(entry.event))
+      .filter((entry) => this.matches(entry.event))
       .map((entry) => toMessage(entry, original(entry).position))
       .filter((message) => message.seq >= cursor);
     const lastSeen = [lastScanned, events.length > 0 ? events[events.length - 1]!.event.position : null].reduce<bigint | null>(
@@ -127,7 +127,7 @@ class AllSource implements EventSource {
   }
 
   concerns(events: StoredEvent[]): boolean {
-    return events.some((event) => !isSystemStream(event.streamId));
+    return events.some((event) => this.matches(event));
   }
 }
 

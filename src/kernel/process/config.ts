@@ -65,6 +65,15 @@ export function loadConfig() {
       inMemory: env("EVENTSTORE_IN_MEMORY", "false") === "true",
       /** Lets the embedded store listen beyond loopback although it has no authentication. */
       insecureBindAny: env("EVENTSTORE_INSECURE_BIND_ANY", "false") === "true",
+      /** The address discovery (Gossip.Read) gives clients; unset = the bound host (loopback for a wildcard). */
+      advertiseHost: env("EVENTSTORE_ADVERTISE_HOST", "") || undefined,
+      /** true: run the system projections ($by_category, $by_event_type, $streams) from the start, as EventStoreDB's StartStandardProjections. */
+      startStandardProjections: env("EVENTSTORE_START_STANDARD_PROJECTIONS", "false") === "true",
+      /** Secure mode when a certificate is given: TLS, and basic authentication of admin/ops with these passwords. */
+      certificateFile: process.env.EVENTSTORE_CERTIFICATE_FILE || undefined,
+      certificatePrivateKeyFile: process.env.EVENTSTORE_CERTIFICATE_PRIVATE_KEY_FILE ?? "",
+      adminPassword: process.env.EVENTSTORE_DEFAULT_ADMIN_PASSWORD ?? "",
+      opsPassword: process.env.EVENTSTORE_DEFAULT_OPS_PASSWORD ?? "",
       connectionString: env("EVENTSTORE_CONNECTION_STRING", `esdb://${urlHost(dialableHost(eventStoreHost))}:${eventStorePort}?tls=false`),
     },
     command: {
