@@ -1,6 +1,7 @@
 // Every setting of every process, read from the environment in one place. The README's
 // configuration table lists these; keep the two in step.
 import path from "node:path";
+import { toEsdbConnectionString } from "./connection-string";
 
 function env(name: string, fallback: string): string {
   const value = process.env[name];
@@ -48,7 +49,7 @@ export function loadConfig() {
       port: eventStorePort,
       dataFile: env("EVENTSTORE_DATA_FILE", path.join(dataDir, "eventstore.db")),
       inMemory: env("EVENTSTORE_IN_MEMORY", "false") === "true",
-      connectionString: env("EVENTSTORE_CONNECTION_STRING", `esdb://${host}:${eventStorePort}?tls=false`),
+      connectionString: toEsdbConnectionString(env("EVENTSTORE_CONNECTION_STRING", `esdb://${host}:${eventStorePort}?tls=false`)),
     },
     command: {
       port: intEnv("COMMAND_PORT", 50051),
