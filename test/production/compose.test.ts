@@ -1,10 +1,12 @@
 // docker-compose.yml cannot run here (no Docker engine): check its structure instead. A 3-node
-// EventStoreDB cluster, PostgreSQL, two command and two projector replicas built from the
+// KurrentDB cluster, PostgreSQL, two command and two projector replicas built from the
 // Dockerfile, grpc.health.v1 health checks, and only settings the services actually read.
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { EventStoreDBClient } from "@eventstore/db-client";
 import { parse } from "yaml";
+import { toEsdbConnectionString } from "../../src/kernel/process/connection-string";
 import { configKeys } from "../support/config-keys";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -18,6 +20,7 @@ interface Service {
   healthcheck?: { test: string[] };
   depends_on?: Record<string, { condition: string }>;
   ports?: string[];
+  volumes?: string[];
 }
 
 const compose = parse(readFileSync(path.join(root, "docker-compose.yml"), "utf8"), { merge: true }) as { services: Record<string, Service> };
@@ -30,14 +33,29 @@ describe("docker-compose.yml", () => {
     expect(Object.keys(services).sort()).toEqual([...eventStoreNodes, "postgres", "nats", ...eventmallServices].sort());
   });
 
-  it("runs a 3-node EventStoreDB cluster that gossips with the other two nodes", () => {
+  it("runs a 3-node KurrentDB cluster that gossips with the other two nodes", () => {
     for (const name of eventStoreNodes) {
       const node = services[name]!;
-      expect(node.image).toMatch(/^(eventstore\/eventstore|docker\.kurrent\.io\/kurrent-latest\/kurrentdb|kurrentplatform\/kurrentdb):/);
-      expect(node.environment?.EVENTSTORE_CLUSTER_SIZE).toBe("3");
-      const seeds = node.environment!.EVENTSTORE_GOSSIP_SEED!.split(",");
+      expect(node.environment?.KURRENTDB_CLUSTER_SIZE).toBe("3");
+      const seeds = node.environment!.KURRENTDB_GOSSIP_SEED!.split(",");
       expect(seeds).toHaveLength(2);
       expect(node.healthcheck?.test.join(" ")).toContain("/health/live");
+    }
+  });
+
+  it("runs KurrentDB's LTS image with KurrentDB's settings, the seeds being the other nodes' replication addresses", () => {
+    const replicationIp = (name: string) => services[name]!.environment!.KURRENTDB_REPLICATION_IP!;
+    for (const name of eventStoreNodes) {
+      const node = services[name]!;
+      // LTS releases are YY.0 (26.0, 27.0); YY.1 and later are short-term releases.
+      expect(node.image).toMatch(/^(docker\.io\/)?kurrentplatform\/kurrentdb:\d{2}\.0(\.\d+)?$/);
+      // KurrentDB reads KURRENTDB_*: an EVENTSTORE_* key would be a setting left from EventStoreDB.
+      expect(Object.keys(node.environment!).filter((key) => !key.startsWith("KURRENTDB_"))).toEqual([]);
+      expect(node.environment!.KURRENTDB_INSECURE).toBe("true");
+      expect(node.environment!.KURRENTDB_ADVERTISE_HOST_TO_CLIENT_AS).toBe(name);
+      const others = eventStoreNodes.filter((other) => other !== name).map((other) => `${replicationIp(other)}:2113`);
+      expect(node.environment!.KURRENTDB_GOSSIP_SEED!.split(",").sort()).toEqual(others.sort());
+      expect(node.volumes).toEqual([`${name}:/var/lib/kurrentdb`]);
     }
   });
 
@@ -100,6 +118,8 @@ describe("docker-compose.yml", () => {
       expect(environment.READ_DATABASE_URL).toMatch(/^postgresql:\/\/[^@]+@postgres:5432\//);
       const connection = environment.EVENTSTORE_CONNECTION_STRING!;
       for (const node of eventStoreNodes) expect(connection).toContain(`${node}:2113`);
+      expect(connection).toMatch(/^(kurrentdb|esdb):\/\//);
+      expect(() => EventStoreDBClient.connectionString(toEsdbConnectionString(connection))).not.toThrow();
       expect(environment.EVENTMALL_HOST).toBe("0.0.0.0");
     }
   });

@@ -2,6 +2,7 @@
 // configuration table lists these; keep the two in step.
 import path from "node:path";
 import { dialableHost, urlHost } from "./network";
+import { toEsdbConnectionString } from "./connection-string";
 
 function env(name: string, fallback: string): string {
   const value = process.env[name];
@@ -74,7 +75,7 @@ export function loadConfig() {
       certificatePrivateKeyFile: process.env.EVENTSTORE_CERTIFICATE_PRIVATE_KEY_FILE ?? "",
       adminPassword: process.env.EVENTSTORE_DEFAULT_ADMIN_PASSWORD ?? "",
       opsPassword: process.env.EVENTSTORE_DEFAULT_OPS_PASSWORD ?? "",
-      connectionString: env("EVENTSTORE_CONNECTION_STRING", `esdb://${urlHost(dialableHost(eventStoreHost))}:${eventStorePort}?tls=false`),
+      connectionString: toEsdbConnectionString(env("EVENTSTORE_CONNECTION_STRING", `esdb://${urlHost(dialableHost(eventStoreHost))}:${eventStorePort}?tls=false`)),
     },
     command: {
       port: intEnv("COMMAND_PORT", 50051),
