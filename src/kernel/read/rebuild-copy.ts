@@ -8,7 +8,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import Database from "better-sqlite3";
 import pg from "pg";
-import { migrateReadDb, readDbProvider, schemaOf, withSchema, type ReadDb, type ReadDbProvider, type ReadTx } from "./read-db";
+import { migrateReadDb, openReadDb, readDbProvider, schemaOf, withSchema, type ReadDb, type ReadDbProvider, type ReadTx } from "./read-db";
 
 /** Where the fresh copy lives and how the live database's connection reaches its tables. */
 export interface FreshDatabase {
@@ -28,6 +28,32 @@ export interface FreshDatabase {
 }
 
 const ATTACHED = "rebuild_copy";
+
+/** The tables a projection owns, which a rebuild replaces and a verify compares; throws when it declares none. */
+export function projectionTables(projection: { name: string; tables?: string[] }, purpose: string): string[] {
+  const tables = projection.tables ?? [];
+  if (tables.length === 0) throw new Error(`projection ${projection.name} declares no tables: ${purpose}`);
+  return tables;
+}
+
+/**
+ * Runs `work` with a fresh, empty copy of the live database's schema, opened on one connection
+ * (builds are sequential, and session settings stay on it) with the settings of a copy that is
+ * disposable; the copy is closed and dropped afterwards, whatever happens.
+ */
+export async function withFreshCopy<T>(liveUrl: string, name: string, work: (fresh: FreshDatabase, copy: ReadDb) => Promise<T>): Promise<T> {
+  const fresh = freshDatabaseFor(liveUrl, name);
+  let copy: ReadDb | undefined;
+  try {
+    await fresh.create();
+    copy = await openReadDb(fresh.url, { poolSize: 1 });
+    await fresh.tune(copy);
+    return await work(fresh, copy);
+  } finally {
+    await copy?.$disconnect();
+    await fresh.drop();
+  }
+}
 
 export function freshDatabaseFor(liveUrl: string, projectionName: string): FreshDatabase {
   const suffix = `${projectionName.replace(/[^A-Za-z0-9_-]/g, "_")}-${process.pid}-${Date.now()}`;

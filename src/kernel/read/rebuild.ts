@@ -9,8 +9,8 @@
 import type { EventStoreDBClient } from "@eventstore/db-client";
 import { catchUp, type CatchUpProgress } from "./catch-up";
 import { lockCheckpoint, readCheckpoint, type ProjectedEvent, type Projection } from "./projector-checkpoint";
-import { openReadDb, type ReadDb, type ReadTx } from "./read-db";
-import { freshDatabaseFor, replaceRows, replaceTable, type FreshDatabase } from "./rebuild-copy";
+import { openReadDb, type ReadTx } from "./read-db";
+import { freshDatabaseFor, projectionTables, replaceRows, replaceTable, withFreshCopy, type FreshDatabase } from "./rebuild-copy";
 
 export { freshDatabaseFor, type FreshDatabase };
 
@@ -43,46 +43,37 @@ const SWAP_TRANSACTION = { maxWait: 30_000, timeout: 600_000 };
 
 export async function rebuildProjection(options: RebuildOptions): Promise<RebuildResult> {
   const { projection } = options;
-  const tables = projection.tables ?? [];
-  if (tables.length === 0) throw new Error(`projection ${projection.name} declares no tables: it cannot be rebuilt`);
-  const fresh = freshDatabaseFor(options.liveUrl, projection.name);
-  let freshDb: ReadDb | undefined;
-  let liveDb: ReadDb | undefined;
-  try {
-    await fresh.create();
-    // One connection: the build pass is sequential, and session settings (tune) stay on it.
-    freshDb = await openReadDb(fresh.url, { poolSize: 1 });
+  const tables = projectionTables(projection, "it cannot be rebuilt");
+  return withFreshCopy(options.liveUrl, projection.name, async (fresh, copy) => {
     // The copy is disposable until the swap: losing it to a crash costs a restart, not data.
-    await fresh.tune(freshDb);
-    const build = { client: options.client, db: freshDb, projection, onFailure: "mark" as const, batchSize: options.batchSize, onFailedEvent: options.onFailedEvent };
+    const build = { client: options.client, db: copy, projection, onFailure: "mark" as const, batchSize: options.batchSize, onFailedEvent: options.onFailedEvent };
     const pass = await catchUp({ ...build, onProgress: options.onProgress, readerConnectionString: options.connectionString });
 
     options.onSwap?.();
-    liveDb = await openReadDb(options.liveUrl);
-    await fresh.attach(liveDb);
-    const copyDb = freshDb;
-    const swapped = await liveDb.$transaction(async (tx) => {
-      await lockForSwap(tx, fresh, projection.name);
-      const last = await catchUp(build);
-      const checkpoint = await readCheckpoint(copyDb, projection.name);
-      const rows: Record<string, number> = {};
-      for (const table of tables) rows[table] = await replaceTable(tx, fresh, table);
-      await replaceRows(tx, fresh, "projection_retry", "projection", projection.name);
-      await tx.projectionCheckpoint.deleteMany({ where: { name: projection.name } });
-      if (checkpoint) {
-        await tx.projectionCheckpoint.create({
-          data: { name: projection.name, commitPosition: checkpoint.commit, preparePosition: checkpoint.prepare, updatedAt: new Date() },
-        });
-      }
-      return { appliedAtSwap: last.applied, checkpoint: checkpoint?.commit, rows };
-    }, SWAP_TRANSACTION);
-    await fresh.detach(liveDb);
-    return { scanned: pass.scanned, applied: pass.applied, ...swapped };
-  } finally {
-    await liveDb?.$disconnect();
-    await freshDb?.$disconnect();
-    await fresh.drop();
-  }
+    const liveDb = await openReadDb(options.liveUrl);
+    try {
+      await fresh.attach(liveDb);
+      const swapped = await liveDb.$transaction(async (tx) => {
+        await lockForSwap(tx, fresh, projection.name);
+        const last = await catchUp(build);
+        const checkpoint = await readCheckpoint(copy, projection.name);
+        const rows: Record<string, number> = {};
+        for (const table of tables) rows[table] = await replaceTable(tx, fresh, table);
+        await replaceRows(tx, fresh, "projection_retry", "projection", projection.name);
+        await tx.projectionCheckpoint.deleteMany({ where: { name: projection.name } });
+        if (checkpoint) {
+          await tx.projectionCheckpoint.create({
+            data: { name: projection.name, commitPosition: checkpoint.commit, preparePosition: checkpoint.prepare, updatedAt: new Date() },
+          });
+        }
+        return { appliedAtSwap: last.applied, checkpoint: checkpoint?.commit, rows };
+      }, SWAP_TRANSACTION);
+      await fresh.detach(liveDb);
+      return { scanned: pass.scanned, applied: pass.applied, ...swapped };
+    } finally {
+      await liveDb.$disconnect();
+    }
+  });
 }
 
 /**

@@ -9,7 +9,7 @@ import type { EventStoreDBClient } from "@eventstore/db-client";
 import { catchUp, type CatchUpProgress } from "./catch-up";
 import { readCheckpoint, type Projection } from "./projector-checkpoint";
 import { openReadDb, type ReadDb, type ReadTx } from "./read-db";
-import { freshDatabaseFor } from "./rebuild-copy";
+import { projectionTables, withFreshCopy } from "./rebuild-copy";
 import { lockForSwap } from "./rebuild";
 
 export interface VerifyOptions {
@@ -46,45 +46,36 @@ const VERIFY_TRANSACTION = { maxWait: 30_000, timeout: 600_000 };
 
 export async function verifyProjection(options: VerifyOptions): Promise<VerifyResult> {
   const { projection } = options;
-  const tables = projection.tables ?? [];
-  if (tables.length === 0) throw new Error(`projection ${projection.name} declares no tables: there is nothing to verify`);
-  const fresh = freshDatabaseFor(options.liveUrl, `${projection.name}-verify`);
-  let copy: ReadDb | undefined;
-  let live: ReadDb | undefined;
-  try {
-    await fresh.create();
-    copy = await openReadDb(fresh.url, { poolSize: 1 });
-    await fresh.tune(copy);
-    live = await openReadDb(options.liveUrl);
-    const build = { client: options.client, db: copy, projection, onFailure: "mark" as const };
-    const startedAt = (await readCheckpoint(live, projection.name))?.commit;
-    if (startedAt !== undefined) {
-      await catchUp({ ...build, until: startedAt, onProgress: options.onProgress, readerConnectionString: options.connectionString });
+  const tables = projectionTables(projection, "there is nothing to verify");
+  return withFreshCopy(options.liveUrl, `${projection.name}-verify`, async (fresh, copy) => {
+    const live = await openReadDb(options.liveUrl);
+    try {
+      const build = { client: options.client, db: copy, projection, onFailure: "mark" as const };
+      const startedAt = (await readCheckpoint(live, projection.name))?.commit;
+      if (startedAt !== undefined) {
+        await catchUp({ ...build, until: startedAt, onProgress: options.onProgress, readerConnectionString: options.connectionString });
+      }
+      return await live.$transaction(async (tx) => {
+        await lockForSwap(tx, fresh, projection.name);
+        const position = (await tx.projectionCheckpoint.findUnique({ where: { name: projection.name } }))?.commitPosition;
+        if (position !== undefined) await catchUp({ ...build, until: position });
+        const rows: Record<string, number> = {};
+        const differences: TableDifference[] = [];
+        for (const table of tables) {
+          const compared = await compareTable(tx, copy, table, options.sampleRows ?? 10);
+          rows[table] = compared.liveRows;
+          if (compared.difference) differences.push(compared.difference);
+        }
+        const copyPosition = (await readCheckpoint(copy, projection.name))?.commit;
+        if (position !== undefined && copyPosition !== undefined && copyPosition > position) {
+          throw new Error(`the scratch copy went past the live checkpoint (${copyPosition} > ${position})`);
+        }
+        return { projection: projection.name, position, rows, differences };
+      }, VERIFY_TRANSACTION);
+    } finally {
+      await live.$disconnect();
     }
-    const copyDb = copy;
-    const result = await live.$transaction(async (tx) => {
-      await lockForSwap(tx, fresh, projection.name);
-      const position = (await tx.projectionCheckpoint.findUnique({ where: { name: projection.name } }))?.commitPosition;
-      if (position !== undefined) await catchUp({ ...build, until: position });
-      const rows: Record<string, number> = {};
-      const differences: TableDifference[] = [];
-      for (const table of tables) {
-        const compared = await compareTable(tx, copyDb, table, options.sampleRows ?? 10);
-        rows[table] = compared.liveRows;
-        if (compared.difference) differences.push(compared.difference);
-      }
-      const copyPosition = (await readCheckpoint(copyDb, projection.name))?.commit;
-      if (position !== undefined && copyPosition !== undefined && copyPosition > position) {
-        throw new Error(`the scratch copy went past the live checkpoint (${copyPosition} > ${position})`);
-      }
-      return { projection: projection.name, position, rows, differences };
-    }, VERIFY_TRANSACTION);
-    return result;
-  } finally {
-    await live?.$disconnect();
-    await copy?.$disconnect();
-    await fresh.drop();
-  }
+  });
 }
 
 async function compareTable(tx: ReadTx, copy: ReadDb, table: string, sample: number): Promise<{ liveRows: number; difference?: TableDifference }> {
