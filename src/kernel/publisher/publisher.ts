@@ -16,6 +16,7 @@ import { LRUCache } from "lru-cache";
 import type { Logger } from "pino";
 import { toProjectedEvent } from "../read/all-events";
 import type { ProjectedEvent } from "../read/projector-checkpoint";
+import { backoff } from "../process/backoff";
 import { AckedPrefix } from "./acked-prefix";
 import type { Broker } from "./broker";
 import type { ContextMapping, FirstEventReader, MappingOutcome } from "./mapping";
@@ -89,7 +90,7 @@ export function startPublisher(options: PublisherOptions): Publisher {
         await runAsLeader(options, lease, (stop) => (stopRun = stop));
         failures = 0;
       } catch (error) {
-        const delay = Math.min(options.maxBackoffMs, options.retryBaseMs * 2 ** Math.min(failures++, 16));
+        const delay = backoff(options.retryBaseMs, failures++, options.maxBackoffMs);
         const detail = error instanceof Error ? error.message : String(error);
         logger.warn({ err: error, retryInMs: delay }, "publisher run ended; backing off, then resuming from the checkpoint");
         setState(error instanceof LostLeadership ? "standby" : "backing_off", detail);

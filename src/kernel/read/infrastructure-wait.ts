@@ -3,7 +3,8 @@
 // backoff for as long as it takes, reporting "waiting" while it does. Nothing is nacked or counted.
 import type { Logger } from "pino";
 import { infrastructureReason, isInfrastructureError } from "../process/infrastructure-errors";
-import { backoff, MAX_INFRASTRUCTURE_BACKOFF_MS, type ProjectionObserver } from "./projector-types";
+import { backoff } from "../process/backoff";
+import { MAX_INFRASTRUCTURE_BACKOFF_MS, type ProjectionObserver } from "./projector-types";
 
 /** Thrown out of a wait when the runner is asked to stop: the deliveries in hand stay unacknowledged. */
 export class StopRequested extends Error {}
@@ -37,7 +38,7 @@ export class InfrastructureWait {
         if (!isInfrastructureError(error)) throw error;
         if (this.isStopping()) throw new StopRequested("stopping while the infrastructure is down");
         this.noteWaiting(error);
-        await this.sleep(Math.min(MAX_INFRASTRUCTURE_BACKOFF_MS, backoff(this.retryBaseMs, attempt)));
+        await this.sleep(backoff(this.retryBaseMs, attempt, MAX_INFRASTRUCTURE_BACKOFF_MS));
         if (this.isStopping()) throw new StopRequested("stopping while the infrastructure is down");
       }
     }

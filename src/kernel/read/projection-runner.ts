@@ -20,11 +20,12 @@ import {
   type ProjectedEvent,
   type Projection,
 } from "./projector-checkpoint";
+import { backoff } from "../process/backoff";
 import {
-  backoff,
   DEFAULT_BUFFER_SIZE,
   groupName,
   isReactor,
+  MAX_BACKOFF_MS,
   MAX_INFRASTRUCTURE_BACKOFF_MS,
   STANDBY_POLL_MS,
   type Delivery,
@@ -109,7 +110,7 @@ export class ProjectionRunner {
         await this.closeSubscription();
       }
       if (!this.stopping) {
-        const pause = standingBy ? STANDBY_POLL_MS : backoff(this.options.retryBaseMs, attempt++);
+        const pause = standingBy ? STANDBY_POLL_MS : backoff(this.options.retryBaseMs, attempt++, MAX_BACKOFF_MS);
         await this.sleep(this.infrastructure.waitingSince ? Math.min(pause, MAX_INFRASTRUCTURE_BACKOFF_MS) : pause);
       }
     }
@@ -255,7 +256,7 @@ export class ProjectionRunner {
     }
     this.failures.set(event.id, failures);
     this.observer?.retried(this.projection.name);
-    if (!this.stopping) await this.sleep(backoff(this.options.retryBaseMs, failures - 1));
+    if (!this.stopping) await this.sleep(backoff(this.options.retryBaseMs, failures - 1, MAX_BACKOFF_MS));
     await subscription.nack("retry", reason, resolved);
   }
 

@@ -65,10 +65,6 @@ export function groupName(handler: Pick<Projection, "name"> | Pick<Reactor, "nam
 /** One delivery of a persistent subscription to $all. */
 export type Delivery = PersistentSubscriptionToAllResolvedEvent;
 
-export function backoff(baseMs: number, attempt: number): number {
-  return Math.min(MAX_BACKOFF_MS, baseMs * 2 ** Math.min(attempt, 16));
-}
-
 export function isReactor(handler: Projection | Reactor): handler is Reactor {
   return "kind" in handler && handler.kind === "reactor";
 }
