@@ -18,6 +18,7 @@ import { invalidArgument, notFound } from "../kernel/grpc/errors";
 import { readPageSize, type PageSizeLimits } from "../kernel/grpc/fields";
 import { parkedCount, readProjectionStatus } from "../kernel/read/projection-status";
 import { groupName, type Projection } from "../kernel/read/projector";
+import { pollUntil } from "../kernel/process/poll";
 import { readCheckpoint } from "../kernel/read/projector-checkpoint";
 import type { ReadDb } from "../kernel/read/read-db";
 
@@ -34,6 +35,7 @@ const PARKED_PAGE_SIZE: PageSizeLimits = { default: 100, max: 500 };
 const REPLAY_REPORT_LIMIT = 1_000;
 /** How long a replay call waits for the projection to apply what it handed back. */
 const REPLAY_WAIT_MS = 10_000;
+const REPLAY_POLL_MS = 100;
 
 const STATES: Record<string, ProjectionState> = {
   catching_up: ProjectionState.CATCHING_UP,
@@ -205,10 +207,9 @@ async function expectedReplayOutcomes(db: ReadDb, projection: string, parked: Pa
 
 /** Polls until every pending event is applied (its mark gone, or the checkpoint past it) or the wait ends. */
 async function awaitReplayOutcomes(db: ReadDb, projection: string, events: ReplayedEvent[], waitMs: number): Promise<ReplayedEvent[]> {
-  const deadline = Date.now() + waitMs;
-  for (;;) {
+  const settle = async () => {
     const pending = events.filter((event) => event.outcome === ReplayOutcome.PENDING);
-    if (pending.length === 0) return events;
+    if (pending.length === 0) return true;
     const checkpoint = (await readCheckpoint(db, projection))?.commit;
     const marks = await db.projectionRetry.findMany({ where: { projection, commitPosition: { in: pending.map((event) => event.commitPosition) } } });
     const byPosition = new Map(marks.map((mark) => [mark.commitPosition, mark]));
@@ -217,10 +218,10 @@ async function awaitReplayOutcomes(db: ReadDb, projection: string, events: Repla
       if (!mark && checkpoint !== undefined && checkpoint >= event.commitPosition) event.outcome = ReplayOutcome.APPLIED;
       else if (mark) event.reason = `not applied yet; last failure: ${mark.lastError}`;
     }
-    if (Date.now() >= deadline) {
-      for (const event of events) if (event.outcome === ReplayOutcome.PENDING && event.reason === "") event.reason = `not applied within ${waitMs} ms`;
-      return events;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    return pending.every((event) => event.outcome !== ReplayOutcome.PENDING);
+  };
+  if (!(await pollUntil(settle, { deadline: Date.now() + waitMs, firstMs: REPLAY_POLL_MS, maxMs: REPLAY_POLL_MS }))) {
+    for (const event of events) if (event.outcome === ReplayOutcome.PENDING && event.reason === "") event.reason = `not applied within ${waitMs} ms`;
   }
+  return events;
 }

@@ -21,6 +21,7 @@ import type { ReadDb } from "../kernel/read/read-db";
 import { ReadYourWrites } from "../kernel/read/read-your-writes";
 import { parseOrderId } from "./rules";
 import { orderProjection } from "./projection";
+import { pollUntil } from "../kernel/process/poll";
 
 /** The longest GetOrder waits for an outcome (less when the call's deadline is nearer). */
 export const MAX_OUTCOME_WAIT_MS = 10_000;
@@ -54,14 +55,15 @@ export function orderQueryService(db: ReadDb, tokens: TokenService, options: Ord
     // Answer a little before the caller's own deadline, so the answer still reaches it.
     const callerBound = context.timeoutMs() === undefined ? Infinity : context.timeoutMs()! * 0.8;
     const deadline = Date.now() + Math.min(maxOutcomeWaitMs, callerBound);
-    let pollMs = FIRST_POLL_MS;
-    while (row.status === "placed" && !context.signal.aborted) {
-      const left = deadline - Date.now();
-      if (left <= 0) break;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, left)));
-      pollMs = Math.min(MAX_POLL_MS, pollMs * 2);
-      row = (await load(row.id)) ?? row;
-    }
+    let asked = false;
+    await pollUntil(
+      async () => {
+        if (asked) row = (await load(row.id)) ?? row;
+        asked = true;
+        return row.status !== "placed";
+      },
+      { deadline, firstMs: FIRST_POLL_MS, maxMs: MAX_POLL_MS, signal: context.signal },
+    );
     return row;
   }
 

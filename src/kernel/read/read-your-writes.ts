@@ -10,6 +10,7 @@ import { matchesFilter, readPage } from "./all-events";
 import { invalidArgument, unavailable } from "../grpc/errors";
 import { readCheckpoint, type Projection } from "./projector-checkpoint";
 import type { ReadDb } from "./read-db";
+import { pollUntil } from "../process/poll";
 
 const TOKEN_PREFIX = "p1:";
 const SCAN_PAGE = 1_000;
@@ -56,19 +57,11 @@ export class ReadYourWrites {
     if (token === "") return;
     const position = decodePositionToken(token, field);
     const deadline = Date.now() + this.options.timeoutMs;
-    let pollMs = FIRST_POLL_MS;
-    for (;;) {
-      if (await this.hasPassed(readModel, position)) return;
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        throw unavailable(
-          `the ${readModel.name} read model has not caught up with the write in ${field} within ${this.options.timeoutMs} ms; retry later`,
-          "READ_MODEL_BEHIND",
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, left)));
-      pollMs = Math.min(MAX_POLL_MS, pollMs * 2);
-    }
+    if (await pollUntil(() => this.hasPassed(readModel, position), { deadline, firstMs: FIRST_POLL_MS, maxMs: MAX_POLL_MS })) return;
+    throw unavailable(
+      `the ${readModel.name} read model has not caught up with the write in ${field} within ${this.options.timeoutMs} ms; retry later`,
+      "READ_MODEL_BEHIND",
+    );
   }
 
   async hasPassed(readModel: ReadModel, position: bigint): Promise<boolean> {
