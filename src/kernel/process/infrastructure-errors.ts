@@ -61,7 +61,6 @@ export function isInfrastructureError(error: unknown): boolean {
     if (typeof e.kind === "string") {
       if (ADAPTER_KINDS.has(e.kind)) return true;
       if (e.kind === "postgres" && typeof e.code === "string" && POSTGRES_STATE.test(e.code)) return true;
-      if (typeof e.originalCode === "string" && SQLITE_CODES.test(e.originalCode)) return true;
     }
     if (typeof e.originalCode === "string" && SQLITE_CODES.test(e.originalCode)) return true;
     if (typeof e.message === "string" && MESSAGES.some((pattern) => pattern.test(e.message as string))) return true;
